@@ -1,0 +1,77 @@
+"""Settings read from the environment, where any field may come from a file instead.
+
+Each field ``X`` may be given as ``X_FILE``, the path of a file holding the value (a Docker
+or Kubernetes secret), so secrets need never sit in the environment or in compose.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message says what to set."""
+
+
+class _FileVariantSource(PydanticBaseSettingsSource):
+    """Reads ``X`` from the file named by ``X_FILE``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        env_name = f"{field_name.upper()}_FILE"
+        path = os.environ.get(env_name)
+        if not path:
+            return None, field_name, False
+        if os.environ.get(field_name.upper()):
+            raise ConfigError(f"set {field_name.upper()} or {env_name}, not both")
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise ConfigError(f"{env_name}={path}: cannot read it ({exc.strerror})") from None
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class EnvSettings(BaseSettings):
+    """Base for each app's settings: environment variables, then ``*_FILE`` files, then defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _FileVariantSource(settings_cls)
+
+
+def load_settings(settings_cls: type[S], **overrides: Any) -> S:
+    """Build settings or raise ``ConfigError`` with one readable line per problem."""
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _describe(error: Any) -> str:
+    name = ".".join(str(part) for part in error["loc"]).upper()
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{name}: {message}" if name else message

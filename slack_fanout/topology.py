@@ -1,0 +1,57 @@
+"""Broker names and queue arguments, in one place for the gateway, the consumers and the tests.
+
+``rabbitmq/definitions.json`` declares the same objects for a broker that boots with it;
+a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+INBOUND_EXCHANGE = "slack.inbound"
+"""Durable fanout exchange the gateway publishes every accepted request to."""
+
+DELIVERY_LIMIT = 5
+"""Deliveries of one message to a consumer's handler before it is dead-lettered."""
+
+_CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+class InvalidConsumerName(ValueError):
+    """A consumer name that would not make a clear, safe queue name."""
+
+
+def check_consumer_name(name: str) -> str:
+    if not _CONSUMER_NAME.fullmatch(name):
+        raise InvalidConsumerName(
+            f"consumer name {name!r} must be 1-63 of a-z, 0-9, '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def consumer_queue(name: str) -> str:
+    return f"slack.{check_consumer_name(name)}"
+
+
+def dead_letter_queue(name: str) -> str:
+    return f"{consumer_queue(name)}.dead"
+
+
+def consumer_queue_arguments(name: str) -> dict[str, Any]:
+    """A quorum queue: replicated when clustered, and it counts deliveries itself.
+
+    The broker dead-letters a message through the default exchange to the consumer's
+    dead-letter queue once it has been delivered ``DELIVERY_LIMIT`` times, so a poison
+    message can neither block the queue nor loop forever.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": dead_letter_queue(name),
+    }
+
+
+def dead_letter_queue_arguments() -> dict[str, Any]:
+    return {"x-queue-type": "quorum"}

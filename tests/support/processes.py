@@ -1,0 +1,116 @@
+"""Real processes under test: gunicorn gateways and consumer apps, started as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Process:
+    """A child process whose stderr (JSON log lines) goes to a file the test can read."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON lines of the log; other lines (tracebacks, gunicorn's own) are skipped."""
+        records = []
+        for line in self.log_text().splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return records
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.popen.poll() is not None:
+                raise AssertionError(
+                    f"{self.argv} exited {self.popen.returncode} before {what}:\n{self.log_text()}"
+                )
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log_text()}")
+
+    def wait_for_log(self, message: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        def logged() -> bool:
+            found[:] = [
+                record
+                for record in self.log_records()
+                if record.get("message") == message and all(record.get(k) == v for k, v in fields.items())
+            ]
+            return bool(found)
+
+        self.wait_for(logged, f"log {message!r} {fields}", timeout)
+        return found[0]
+
+    def signal(self, signum: int) -> None:
+        self.popen.send_signal(signum)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[Process]:
+    process = Process(argv, env, log_path)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
