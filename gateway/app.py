@@ -1,0 +1,71 @@
+"""The gateway's Flask application factory.
+
+``create_app()`` does no I/O: the broker connection is opened per gunicorn worker, after
+the fork, on first use (see ``gateway.publisher``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, jsonify
+from pydantic import SecretStr
+from werkzeug.exceptions import HTTPException
+
+from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
+from gateway.publisher import ConfirmedPublisher
+from gateway.settings import GatewaySettings
+from gateway.verification import RequestVerifier
+from gateway.views import blueprint
+from slack_fanout.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: GatewaySettings | None = None, publisher: ConfirmedPublisher | None = None) -> Flask:
+    settings = settings or load_settings(GatewaySettings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["slack_fanout.settings"] = settings
+    app.extensions["slack_fanout.verifier"] = RequestVerifier(
+        signing_secret=_reveal(settings.slack_signing_secret),
+        verification_token=_reveal(settings.slack_verification_token),
+        max_age_seconds=settings.signature_max_age_seconds,
+    )
+    app.extensions["slack_fanout.publisher"] = publisher or ConfirmedPublisher(
+        settings.amqp_url.get_secret_value(), settings.publish_timeout_seconds
+    )
+    app.register_blueprint(blueprint)
+    app.register_error_handler(GatewayError, _gateway_error)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def publisher_of(app: Flask) -> ConfirmedPublisher:
+    return app.extensions["slack_fanout.publisher"]
+
+
+def _gateway_error(error: GatewayError) -> tuple[Response, int]:
+    response = jsonify(error=error.code, message=error.message)
+    if isinstance(error, PublishFailed):
+        response.headers["Retry-After"] = str(_settings().retry_after_seconds)
+        log.warning("refused: broker", extra={"error": error.code})
+    else:
+        log.info("refused", extra={"error": error.code, "status": error.status})
+    return response, error.status
+
+
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    """Werkzeug's own refusals (404, 405, 413 from MAX_CONTENT_LENGTH) as JSON too."""
+    if error.code == PayloadTooLarge.status:
+        return _gateway_error(PayloadTooLarge(f"body is larger than {_settings().max_body_bytes} bytes"))
+    code = (error.name or "error").lower().replace(" ", "_")
+    return jsonify(error=code, message=error.description), error.code or 500
+
+
+def _settings() -> GatewaySettings:
+    return current_app.extensions["slack_fanout.settings"]
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None

@@ -1,0 +1,44 @@
+"""gunicorn configuration: ``gunicorn -c gateway/gunicorn.conf.py [-b HOST:PORT]``.
+
+gunicorn reads every module-level name here as a setting, so helpers are imported under
+underscore names. The settings are validated once, in the master, before any worker forks.
+"""
+
+import os as _os
+import sys as _sys
+
+from gateway.app import publisher_of as _publisher_of
+from gateway.settings import GatewaySettings as _GatewaySettings
+from slack_fanout.logs import configure_logging as _configure_logging
+from slack_fanout.settings import ConfigError as _ConfigError
+from slack_fanout.settings import load_settings as _load_settings
+
+wsgi_app = "gateway.app:create_app()"
+bind = ["0.0.0.0:8000"]
+workers = int(_os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Several gateways may run on one host (tests, benchmarks); none needs the control socket.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse to start on bad configuration, with one readable line rather than a worker crash loop."""
+    try:
+        settings = _load_settings(_GatewaySettings)
+    except _ConfigError as error:
+        print(f"slack-fanout gateway: {error}", file=_sys.stderr)
+        _sys.exit(2)
+    _configure_logging(settings.log_level)
+
+
+def post_worker_init(worker):
+    """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
+    if not _publisher_of(worker.wsgi).ready():
+        worker.log.warning("broker unreachable at worker start: answering 503 until it is back")
+
+
+def worker_exit(server, worker):
+    _publisher_of(worker.wsgi).close()

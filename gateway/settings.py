@@ -1,0 +1,39 @@
+"""The gateway's configuration, read once from the environment at start."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from slack_fanout.settings import EnvSettings
+
+ONE_MIB = 1024 * 1024
+
+
+class GatewaySettings(EnvSettings):
+    """Environment variables of the same names (upper case); secrets also as ``*_FILE``."""
+
+    amqp_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@localhost:5672/%2F"),
+        description="Broker to publish to; holds a password, so it is never logged.",
+    )
+    slack_signing_secret: SecretStr | None = Field(None, description="Verifies X-Slack-Signature.")
+    slack_verification_token: SecretStr | None = Field(
+        None, description="Legacy token: the only proof unsigned requests (outgoing webhooks) carry."
+    )
+    signature_max_age_seconds: int = Field(300, gt=0, description="Slack's replay window.")
+    max_body_bytes: int = Field(ONE_MIB, gt=0)
+    publish_timeout_seconds: float = Field(
+        2.0, gt=0, lt=3, description="Longest wait for a confirm; Slack gives up after 3 s."
+    )
+    retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with a 503.")
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _can_verify_something(self) -> GatewaySettings:
+        if not (self.slack_signing_secret or self.slack_verification_token):
+            raise ValueError(
+                "set SLACK_SIGNING_SECRET (or SLACK_SIGNING_SECRET_FILE) and/or "
+                "SLACK_VERIFICATION_TOKEN (or SLACK_VERIFICATION_TOKEN_FILE): "
+                "without either, no request can be verified"
+            )
+        return self

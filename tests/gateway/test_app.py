@@ -1,0 +1,196 @@
+"""Specification of the gateway app against a real broker: a 200 means the message is in every queue."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pika
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gateway.app import create_app, publisher_of
+from gateway.settings import GatewaySettings
+from slack_fanout.envelope import Envelope
+from slack_fanout.topology import INBOUND_EXCHANGE
+from tests.support import slack
+from tests.support.broker import VirtualHost
+from tests.support.processes import free_port
+
+QUEUES = ("test.one", "test.two")
+
+
+def settings_for(amqp_url: str, **overrides: object) -> GatewaySettings:
+    return GatewaySettings(
+        amqp_url=amqp_url,
+        slack_signing_secret=slack.SIGNING_SECRET,
+        slack_verification_token=slack.VERIFICATION_TOKEN,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def app(vhost: VirtualHost) -> Iterator[Flask]:
+    app = create_app(settings_for(vhost.amqp_url, max_body_bytes=64 * 1024))
+    yield app
+    publisher_of(app).close()
+
+
+@pytest.fixture
+def bound_queues(vhost: VirtualHost) -> tuple[str, ...]:
+    with vhost.channel() as channel:
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        for queue in QUEUES:
+            channel.queue_declare(queue, durable=True)
+            channel.queue_bind(queue, INBOUND_EXCHANGE)
+    return QUEUES
+
+
+def post(client: FlaskClient, request: slack.SlackRequest):
+    return client.post(request.path, data=request.body, headers=request.headers)
+
+
+def test_an_accepted_request_is_answered_200_only_once_it_is_in_every_bound_queue(
+    app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
+) -> None:
+    request = slack.signed(slack.slash_command(), slack.FORM)
+    response = post(app.test_client(), request)
+    assert (response.status_code, response.data) == (200, b"")
+    copies = [vhost.drain(queue) for queue in bound_queues]
+    assert copies[0] == copies[1]
+    assert len(copies[0]) == 1
+    assert Envelope.decode(copies[0][0]).body.encode() == request.body
+
+
+def test_the_message_is_persistent_and_labelled_for_the_management_ui(
+    app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
+) -> None:
+    post(app.test_client(), slack.signed(slack.event_callback(), slack.JSON))
+    with vhost.channel() as channel:
+        _method, properties, body = channel.basic_get(bound_queues[0], auto_ack=True)
+    envelope = Envelope.decode(body)
+    assert properties.delivery_mode == pika.DeliveryMode.Persistent.value
+    assert properties.message_id == envelope.id
+    assert properties.content_type == "application/json"
+    assert properties.type == "event_callback"
+    assert body.startswith(b"{\n")  # indented: readable in "Get messages"
+
+
+def stale(request: slack.SlackRequest) -> slack.SlackRequest:
+    old = slack.sign(request.body, timestamp=int(time.time()) - 600)
+    return slack.SlackRequest(request.body, {**request.headers, **old})
+
+
+def tampered(request: slack.SlackRequest) -> slack.SlackRequest:
+    return slack.SlackRequest(request.body.replace(b"hello", b"HELLO"), request.headers)
+
+
+def resigned_with(secret: str, request: slack.SlackRequest) -> slack.SlackRequest:
+    return slack.SlackRequest(request.body, {**request.headers, **slack.sign(request.body, secret)})
+
+
+SLASH = slack.signed(slack.slash_command(text="hello"), slack.FORM)
+REFUSALS = {
+    "bad-signature": (resigned_with("not-the-secret", SLASH), 401, "invalid_signature"),
+    "stale-timestamp": (stale(SLASH), 401, "stale_timestamp"),
+    "tampered-body": (tampered(SLASH), 401, "invalid_signature"),
+    "wrong-token": (
+        slack.SlackRequest(slack.outgoing_webhook().replace(slack.VERIFICATION_TOKEN.encode(), b"x"),
+                           {"Content-Type": slack.FORM}),
+        401, "invalid_token",
+    ),
+    "no-credentials": (
+        slack.SlackRequest(slack.form({"text": "hi"}), {"Content-Type": slack.FORM}), 401, "invalid_token"
+    ),
+    "oversized": (slack.signed(slack.slash_command(text="x" * 70_000), slack.FORM), 413, "payload_too_large"),
+    "not-utf8": (slack.signed(b"command=%2Fa&text=caf\xe9", slack.FORM), 400, "body_not_utf8"),
+    "malformed-json": (slack.signed(b'{"type": "event_callback"', slack.JSON), 400, "malformed_body"),
+    "unknown-payload": (slack.signed(b'{"type": "mystery"}', slack.JSON), 400, "unknown_payload"),
+    "wrong-content-type": (slack.signed(b"hello", "text/plain"), 415, "unsupported_media_type"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_", "status", "error"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_a_refused_request_gets_a_clear_4xx_and_publishes_nothing(
+    app: Flask,
+    vhost: VirtualHost,
+    bound_queues: tuple[str, ...],
+    request_: slack.SlackRequest,
+    status: int,
+    error: str,
+) -> None:
+    response = post(app.test_client(), request_)
+    assert response.status_code == status
+    assert response.json is not None and response.json["error"] == error
+    assert response.json["message"]
+    assert [vhost.queue_depth(queue) for queue in bound_queues] == [0, 0]
+
+
+def test_url_verification_is_answered_with_the_challenge_and_publishes_nothing(
+    app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
+) -> None:
+    response = post(app.test_client(), slack.signed(slack.url_verification("c-42"), slack.JSON))
+    assert response.json == {"challenge": "c-42"}
+    assert [vhost.queue_depth(queue) for queue in bound_queues] == [0, 0]
+
+
+def test_the_root_path_is_the_same_endpoint_for_webhooks_that_pointed_at_a_mirror(
+    app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
+) -> None:
+    request = slack.SlackRequest(slack.outgoing_webhook(), {"Content-Type": slack.FORM}, path="/")
+    assert post(app.test_client(), request).status_code == 200
+    assert Envelope.decode(vhost.drain(bound_queues[0])[0]).path == "/"
+
+
+def test_with_no_queue_bound_the_gateway_answers_503_rather_than_promise_delivery_to_nobody(
+    app: Flask, vhost: VirtualHost
+) -> None:
+    response = post(app.test_client(), slack.signed(slack.slash_command(), slack.FORM))
+    assert response.status_code == 503
+    assert response.json is not None and response.json["error"] == "unroutable"
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_with_the_broker_unreachable_the_gateway_answers_503_fast_and_is_not_ready() -> None:
+    app = create_app(settings_for(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"))
+    client = app.test_client()
+    started = time.monotonic()
+    response = post(client, slack.signed(slack.slash_command(), slack.FORM))
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert response.json is not None and response.json["error"] == "broker_unreachable"
+    assert "Retry-After" in response.headers
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+
+
+def test_ready_when_the_broker_is_usable(app: Flask) -> None:
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_a_dropped_connection_is_replaced_without_failing_the_next_request(
+    app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
+) -> None:
+    client = app.test_client()
+    assert post(client, slack.signed(slack.slash_command(), slack.FORM)).status_code == 200
+    for connection in vhost.management.get(f"vhosts/{vhost.name}/connections"):
+        vhost.management.delete(f"connections/{connection['name']}")
+    assert post(client, slack.signed(slack.slash_command(), slack.FORM)).status_code == 200
+    assert vhost.queue_depth(bound_queues[0]) == 2
+
+
+def test_secrets_and_bodies_never_reach_the_logs(
+    app: Flask, bound_queues: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = app.test_client()
+    accepted = slack.signed(slack.slash_command(text="private words"), slack.FORM)
+    post(client, accepted)
+    post(client, resigned_with("wrong", accepted))
+    post(client, slack.SlackRequest(slack.outgoing_webhook(), {"Content-Type": slack.FORM}))
+    logged = caplog.text + "".join(str(vars(record)) for record in caplog.records)
+    for secret in (slack.SIGNING_SECRET, slack.VERIFICATION_TOKEN, accepted.headers["X-Slack-Signature"],
+                   "private words", "private+words"):  # fmt: skip
+        assert secret not in logged
