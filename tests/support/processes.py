@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support import slack
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -114,3 +116,27 @@ def http_ok(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+@contextmanager
+def running_gateway(amqp_url: str, log_path: Path, **env: str) -> Iterator[tuple[Process, str]]:
+    """The gateway as deployed: gunicorn with its config file, on a free port; yields it and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    gateway_env = {
+        "AMQP_URL": amqp_url,
+        "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
+        "SLACK_VERIFICATION_TOKEN": slack.VERIFICATION_TOKEN,
+        "WEB_CONCURRENCY": "2",
+        **env,
+    }
+    argv = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "-c",
+        "gateway/gunicorn.conf.py",
+        "-b",
+        f"127.0.0.1:{port}",
+    ]
+    with running(argv, gateway_env, log_path) as process:
+        process.wait_for(lambda: http_ok(f"{url}/healthz"), "gateway to answer /healthz")
+        yield process, url

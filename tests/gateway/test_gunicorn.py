@@ -1,0 +1,62 @@
+"""The gateway as deployed: gunicorn started with its config file, against the real broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from slack_fanout.envelope import Envelope
+from slack_fanout.topology import INBOUND_EXCHANGE
+from tests.support import http, slack
+from tests.support.broker import VirtualHost
+from tests.support.processes import REPO, free_port, running_gateway
+
+
+def bind_queue(vhost: VirtualHost, queue: str) -> None:
+    with vhost.channel() as channel:
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        channel.queue_declare(queue, durable=True)
+        channel.queue_bind(queue, INBOUND_EXCHANGE)
+
+
+def test_gunicorn_serves_the_gateway_and_publishes_confirmed_messages(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    bind_queue(vhost, "test.audit")
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, url):
+        assert http.get(f"{url}/readyz").status == 200
+        request = slack.signed(slack.slash_command(), slack.FORM)
+        reply = http.post(url, request)
+    assert (reply.status, reply.body) == (200, b"")
+    [message] = vhost.drain("test.audit")
+    assert Envelope.decode(message).body.encode() == request.body
+
+
+def test_each_worker_declares_the_exchange_at_start(vhost: VirtualHost, tmp_path: Path) -> None:
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (gateway, _url):
+        gateway.wait_for_log("connected to broker")
+        exchange = vhost.management.get(f"exchanges/{vhost.name}/{INBOUND_EXCHANGE}")
+    assert (exchange["type"], exchange["durable"]) == ("fanout", True)
+
+
+def test_with_the_broker_down_at_start_it_serves_503s_not_crashes(tmp_path: Path) -> None:
+    dead_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    with running_gateway(dead_broker, tmp_path / "gateway.log") as (gateway, url):
+        assert http.get(f"{url}/readyz").status == 503
+        reply = http.post(url, slack.signed(slack.slash_command(), slack.FORM))
+        assert reply.status == 503
+        assert reply.headers["Retry-After"] == "1"
+        assert gateway.popen.poll() is None
+
+
+def test_without_secret_or_token_gunicorn_refuses_to_start_with_a_clear_message() -> None:
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(REPO)}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    result = subprocess.run(
+        [gunicorn, "-c", "gateway/gunicorn.conf.py", "-b", "127.0.0.1:0"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
