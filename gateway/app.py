@@ -1,7 +1,7 @@
 """The gateway's Flask application factory.
 
 ``create_app()`` does no I/O: the broker connection is opened per gunicorn worker, after
-the fork, on first use (see ``gateway.publisher``).
+the fork (see ``gateway.publisher``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
-from gateway.publisher import ConfirmedPublisher
+from gateway.publisher import Publisher, PublisherConfig
 from gateway.settings import GatewaySettings
 from gateway.verification import RequestVerifier
 from gateway.views import blueprint
@@ -22,7 +22,7 @@ from slack_fanout.settings import load_settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: GatewaySettings | None = None, publisher: ConfirmedPublisher | None = None) -> Flask:
+def create_app(settings: GatewaySettings | None = None, publisher: Publisher | None = None) -> Flask:
     settings = settings or load_settings(GatewaySettings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -32,8 +32,12 @@ def create_app(settings: GatewaySettings | None = None, publisher: ConfirmedPubl
         verification_token=_reveal(settings.slack_verification_token),
         max_age_seconds=settings.signature_max_age_seconds,
     )
-    app.extensions["slack_fanout.publisher"] = publisher or ConfirmedPublisher(
-        settings.amqp_url.get_secret_value(), settings.publish_timeout_seconds
+    app.extensions["slack_fanout.publisher"] = publisher or Publisher(
+        PublisherConfig(
+            amqp_url=settings.amqp_url.get_secret_value(),
+            confirm_timeout=settings.publish_timeout_seconds,
+            max_in_flight=settings.max_in_flight,
+        )
     )
     app.register_blueprint(blueprint)
     app.register_error_handler(GatewayError, _gateway_error)
@@ -41,7 +45,7 @@ def create_app(settings: GatewaySettings | None = None, publisher: ConfirmedPubl
     return app
 
 
-def publisher_of(app: Flask) -> ConfirmedPublisher:
+def publisher_of(app: Flask) -> Publisher:
     return app.extensions["slack_fanout.publisher"]
 
 

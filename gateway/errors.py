@@ -85,3 +85,25 @@ class Unroutable(PublishFailed):
     """No queue is bound to the exchange: a 200 would promise delivery to nobody."""
 
     code = "unroutable"
+
+
+class ConfirmTimeout(PublishFailed):
+    """No confirm in time: the message may still land, so a consumer can see it twice, never zero times."""
+
+    code = "confirm_timeout"
+
+
+class BrokerBlocked(PublishFailed):
+    """The broker blocked publishers (memory or disk alarm): refuse fast instead of hanging."""
+
+    code = "broker_blocked"
+
+
+class GatewayOverloaded(PublishFailed):
+    """More publishes awaiting confirms than the worker allows: shed load rather than queue."""
+
+    code = "overloaded"
+
+
+class ShuttingDown(PublishFailed):
+    code = "shutting_down"

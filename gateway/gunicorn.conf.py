@@ -15,8 +15,10 @@ from slack_fanout.settings import load_settings as _load_settings
 
 wsgi_app = "gateway.app:create_app()"
 bind = ["0.0.0.0:8000"]
-workers = int(_os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = "sync"
+workers = int(_os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads wait on their confirms while one publisher thread per worker pipelines them all.
+worker_class = "gthread"
+threads = int(_os.environ.get("GATEWAY_THREADS", "32"))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
@@ -36,9 +38,9 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
-    if not _publisher_of(worker.wsgi).ready():
-        worker.log.warning("broker unreachable at worker start: answering 503 until it is back")
+    _publisher_of(worker.wsgi).start()
 
 
 def worker_exit(server, worker):
+    """After the last request of this worker was answered: let the broker confirm, then disconnect."""
     _publisher_of(worker.wsgi).close()

@@ -2,114 +2,294 @@
 
 The gateway's promise rests here: ``publish`` returns only once RabbitMQ has confirmed the
 persistent message, which it does after routing it to every bound queue. Every other
-outcome raises a ``PublishFailed`` the app answers with 503, so Slack retries.
+outcome raises a ``PublishFailed``, answered with 503 so that Slack retries.
 
-One connection per process, opened lazily so that it is made after gunicorn forks (a
-pika connection does not survive a fork) and re-opened when the broker drops it.
+Each gunicorn worker process has one ``Publisher``: a thread that owns the pika
+connection (made after the fork, since a connection does not survive one), services its
+heartbeats and pipelines the publishes of all the worker's request threads, each of which
+waits only for its own confirm. Confirms for many messages in flight are what let the
+broker batch its disk writes; one blocking publish at a time cannot.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
 import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
 
 import pika
-from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError, NackError, UnroutableError
+from pika.channel import Channel
+from pika.exceptions import AMQPError
+from pika.frame import Method
 
-from gateway.errors import BrokerUnreachable, PublishNacked, Unroutable
+from gateway.confirms import ConfirmTracker, PendingConfirm
+from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, ShuttingDown
 from slack_fanout.envelope import CONTENT_TYPE, Envelope
 from slack_fanout.topology import INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
 
-PERSISTENT = pika.DeliveryMode.Persistent
+
+class LinkState(Enum):
+    CONNECTING = "connecting"
+    READY = "ready"
+    DOWN = "down"
+    CLOSED = "closed"
 
 
-class ConfirmedPublisher:
-    def __init__(self, amqp_url: str, timeout_seconds: float) -> None:
-        self._parameters = pika.URLParameters(amqp_url)
-        self._parameters.connection_attempts = 1
-        self._parameters.socket_timeout = timeout_seconds
-        self._parameters.stack_timeout = timeout_seconds
-        # An alarm blocks publishers indefinitely; give up so Slack gets a 503, not a hang.
-        self._parameters.blocked_connection_timeout = timeout_seconds
+@dataclass(frozen=True)
+class PublisherConfig:
+    amqp_url: str
+    confirm_timeout: float = 2.0
+    max_in_flight: int = 1000
+    reconnect_delay_min: float = 0.1
+    reconnect_delay_max: float = 5.0
+
+
+class Publisher:
+    """Thread-safe: any request thread may call ``publish``; one I/O thread talks to RabbitMQ."""
+
+    def __init__(self, config: PublisherConfig) -> None:
+        self._config = config
         self._lock = threading.Lock()
         self._pid: int | None = None
-        self._connection: pika.BlockingConnection | None = None
-        self._channel: BlockingChannel | None = None
+        self._thread: threading.Thread | None = None
+        self._state = LinkState.CONNECTING
+        self._state_changed = threading.Condition(self._lock)
+        self._blocked = False
+        self._in_flight = 0
+        self._unsent: set[PendingConfirm] = set()
+        self._closing = threading.Event()
+        self._connection: pika.SelectConnection | None = None
+        self._channel: Channel | None = None
+        self._tracker = ConfirmTracker()
+        self._reached_ready = False
 
-    def publish(self, envelope: Envelope) -> None:
-        """Return once the broker confirmed; raise ``PublishFailed`` otherwise."""
-        properties = pika.BasicProperties(
-            content_type=CONTENT_TYPE,
-            delivery_mode=PERSISTENT,
-            message_id=envelope.id,
-            timestamp=int(envelope.received_at.timestamp()),
-            type=envelope.kind.value,
-            app_id="slack-fanout-gateway",
-        )
-        body = envelope.encode()
+    # Request threads ---------------------------------------------------------------
+
+    def publish(self, envelope: Envelope, deadline: float | None = None) -> None:
+        """Return once the broker confirmed; raise ``PublishFailed`` otherwise, by ``deadline`` at the latest.
+
+        ``deadline`` is a ``time.monotonic()`` instant; by default, the confirm timeout from now.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self._config.confirm_timeout
+        connection = self._usable_connection(deadline)
+        pending = PendingConfirm(envelope.id)
         with self._lock:
-            try:
-                self._publish_once(body, properties)
-            except (AMQPError, OSError) as first_error:
-                if isinstance(first_error, UnroutableError | NackError):
-                    raise _refusal(first_error) from None
-                # The connection may simply have gone stale while the worker was idle: one fresh try.
-                self._discard_connection()
-                try:
-                    self._publish_once(body, properties)
-                except (AMQPError, OSError) as error:
-                    self._discard_connection()
-                    raise _refusal(error) from None
+            if self._in_flight >= self._config.max_in_flight:
+                raise GatewayOverloaded(f"{self._in_flight} publishes already await confirms")
+            self._in_flight += 1
+            self._unsent.add(pending)
+        try:
+            connection.ioloop.add_callback_threadsafe(
+                functools.partial(self._send, pending, envelope.encode(), _properties(envelope))
+            )
+            pending.wait(deadline - time.monotonic())
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def ready(self) -> bool:
-        """Whether a publish could go through now; also keeps an idle connection's heartbeats."""
+        """Whether a publish would be attempted now (connected, channel open, not blocked by an alarm)."""
+        self._await_link(time.monotonic() + self._config.confirm_timeout)
+        return self._state is LinkState.READY and not self._blocked
+
+    def start(self) -> None:
+        """Connect now (gunicorn calls this after the fork); otherwise the first publish does."""
+        self._start_if_needed()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop taking publishes, let those in flight be confirmed, then close the connection."""
         with self._lock:
-            try:
-                self._open_channel().connection.process_data_events(time_limit=0)
-            except (AMQPError, OSError) as error:
-                self._discard_connection()
-                log.warning("broker not usable", extra={"error": type(error).__name__})
-                return False
-            return True
+            if self._thread is None or self._pid != os.getpid():
+                return
+            self._set_state(LinkState.CLOSED)
+        give_up = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < give_up:
+            time.sleep(0.01)
+        self._closing.set()
+        connection = self._connection
+        if connection is not None:
+            connection.ioloop.add_callback_threadsafe(self._close_connection)
+        self._thread.join(max(give_up - time.monotonic(), 0.5))
 
-    def close(self) -> None:
+    def _usable_connection(self, deadline: float) -> pika.SelectConnection:
+        state, connection = self._await_link(deadline)
+        if state is LinkState.CLOSED:
+            raise ShuttingDown("the gateway is shutting down")
+        if state is not LinkState.READY or connection is None:
+            raise BrokerUnreachable("the broker is unreachable")
+        if self._blocked:
+            raise BrokerBlocked("the broker is blocking publishers (memory or disk alarm)")
+        return connection
+
+    def _await_link(self, deadline: float) -> tuple[LinkState, pika.SelectConnection | None]:
+        """The link's state once it is no longer connecting, or at ``deadline``."""
+        self._start_if_needed()
         with self._lock:
-            self._discard_connection()
+            while self._state is LinkState.CONNECTING and time.monotonic() < deadline:
+                self._state_changed.wait(deadline - time.monotonic())
+            return self._state, self._connection
 
-    def _publish_once(self, body: bytes, properties: pika.BasicProperties) -> None:
-        # mandatory: an unroutable message (no queue bound) comes back as an error, not a silent 200.
-        self._open_channel().basic_publish(INBOUND_EXCHANGE, "", body, properties, mandatory=True)
+    def _start_if_needed(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # First use, or first use since a fork: the parent's thread and socket are not ours.
+            self._pid = os.getpid()
+            self._state = LinkState.CONNECTING
+            self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
+            self._thread.start()
 
-    def _open_channel(self) -> BlockingChannel:
-        if self._pid != os.getpid():
-            self._discard_connection()  # inherited across fork: never touch the parent's socket
-        if self._channel is None or not self._channel.is_open:
-            self._discard_connection()
-            self._parameters.client_properties = {"connection_name": f"slack-fanout gateway {os.getpid()}"}
-            connection = pika.BlockingConnection(self._parameters)
-            channel = connection.channel()
-            channel.exchange_declare(INBOUND_EXCHANGE, exchange_type="fanout", durable=True)
-            channel.confirm_delivery()
-            self._connection, self._channel, self._pid = connection, channel, os.getpid()
-            log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE})
-        return self._channel
+    # I/O thread --------------------------------------------------------------------
 
-    def _discard_connection(self) -> None:
-        if self._connection is not None and self._pid == os.getpid() and self._connection.is_open:
-            with contextlib.suppress(AMQPError, OSError):
-                self._connection.close()
-        self._connection = self._channel = self._pid = None
+    def _run(self) -> None:
+        delay = self._config.reconnect_delay_min
+        while not self._closing.is_set():
+            connection = self._connect()
+            connection.ioloop.start()  # returns once the connection has closed or failed to open
+            if self._closing.is_set():
+                break
+            if self._reached_ready:
+                delay = self._config.reconnect_delay_min
+            log.warning("reconnecting to broker", extra={"retry_in_s": round(delay, 2)})
+            self._closing.wait(delay)
+            delay = min(delay * 2, self._config.reconnect_delay_max)
+        log.info("publisher stopped")
+
+    def _connect(self) -> pika.SelectConnection:
+        parameters = pika.URLParameters(self._config.amqp_url)
+        parameters.connection_attempts = 1
+        parameters.socket_timeout = parameters.stack_timeout = self._config.confirm_timeout
+        # An alarm blocks publishers indefinitely; past this, drop the connection and start over.
+        parameters.blocked_connection_timeout = 60
+        parameters.client_properties = {"connection_name": f"slack-fanout gateway {os.getpid()}"}
+        with self._lock:
+            if self._state is not LinkState.CLOSED:
+                self._set_state(LinkState.CONNECTING)
+        self._reached_ready = False
+        self._connection = pika.SelectConnection(
+            parameters,
+            on_open_callback=self._on_connection_open,
+            on_open_error_callback=self._on_connection_failed,
+            on_close_callback=self._on_connection_closed,
+        )
+        return self._connection
+
+    def _on_connection_open(self, connection: pika.SelectConnection) -> None:
+        connection.add_on_connection_blocked_callback(self._on_blocked)
+        connection.add_on_connection_unblocked_callback(self._on_unblocked)
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_channel_open(self, channel: Channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.exchange_declare(
+            INBOUND_EXCHANGE, exchange_type="fanout", durable=True, callback=self._on_exchange_declared
+        )
+
+    def _on_exchange_declared(self, _frame: Method) -> None:
+        assert self._channel is not None
+        self._tracker = ConfirmTracker()
+        self._channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame: Method) -> None:
+        self._reached_ready = True
+        with self._lock:
+            if self._state is not LinkState.CLOSED:
+                self._set_state(LinkState.READY)
+        log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE})
+
+    def _send(self, pending: PendingConfirm, body: bytes, properties: pika.BasicProperties) -> None:
+        with self._lock:
+            if pending not in self._unsent:
+                return  # already failed when the link went down
+            self._unsent.discard(pending)
+        channel = self._channel
+        if channel is None or not channel.is_open:
+            pending.resolve(BrokerUnreachable("the broker connection closed"))
+            return
+        try:
+            # mandatory: a message no queue takes comes back as an error instead of vanishing.
+            channel.basic_publish(INBOUND_EXCHANGE, "", body, properties, mandatory=True)
+        except AMQPError as error:
+            pending.resolve(BrokerUnreachable(f"publish failed: {type(error).__name__}"))
+            return
+        self._tracker.published(pending)
+
+    def _on_confirm(self, frame: Method) -> None:
+        method = frame.method
+        if isinstance(method, pika.spec.Basic.Ack):
+            self._tracker.acked(method.delivery_tag, method.multiple)
+        else:
+            self._tracker.nacked(method.delivery_tag, method.multiple)
+            log.warning("broker nacked a publish", extra={"delivery_tag": method.delivery_tag})
+
+    def _on_return(
+        self, _channel: Channel, _method: object, properties: pika.BasicProperties, _body: bytes
+    ) -> None:
+        self._tracker.returned(properties.message_id)
+        log.warning("message unroutable: no queue bound", extra={"envelope_id": properties.message_id})
+
+    def _on_blocked(self, _connection: object, _frame: object) -> None:
+        self._blocked = True
+        log.warning("broker blocked publishers (resource alarm)")
+
+    def _on_unblocked(self, _connection: object, _frame: object) -> None:
+        self._blocked = False
+        log.info("broker unblocked publishers")
+
+    def _on_channel_closed(self, _channel: Channel, reason: Exception) -> None:
+        self._lose_link(f"channel closed: {reason}")
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+
+    def _on_connection_failed(self, connection: pika.SelectConnection, error: BaseException) -> None:
+        self._lose_link(f"cannot connect: {type(error).__name__}")
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: pika.SelectConnection, reason: BaseException) -> None:
+        self._lose_link(f"connection closed: {type(reason).__name__}")
+        connection.ioloop.stop()
+
+    def _lose_link(self, why: str) -> None:
+        self._channel = None
+        self._blocked = False
+        lost = BrokerUnreachable("the broker connection was lost before the confirm")
+        self._tracker.fail_all(lost)
+        with self._lock:
+            for pending in self._unsent:
+                pending.resolve(lost)
+            self._unsent.clear()
+            if self._state is not LinkState.CLOSED:
+                if self._state is not LinkState.DOWN:
+                    log.warning("broker link down", extra={"reason": why[:200]})
+                self._set_state(LinkState.DOWN)
+
+    def _close_connection(self) -> None:
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+        elif self._connection is not None:
+            self._connection.ioloop.stop()
+
+    def _set_state(self, state: LinkState) -> None:
+        """Caller holds the lock."""
+        self._state = state
+        self._state_changed.notify_all()
 
 
-def _refusal(error: Exception) -> BrokerUnreachable | PublishNacked | Unroutable:
-    if isinstance(error, UnroutableError):
-        return Unroutable(f"no queue is bound to exchange {INBOUND_EXCHANGE!r}")
-    if isinstance(error, NackError):
-        return PublishNacked("the broker refused the message")
-    log.warning("publish failed", extra={"error": type(error).__name__, "detail": str(error)[:200]})
-    return BrokerUnreachable("the broker is unreachable")
+def _properties(envelope: Envelope) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type=CONTENT_TYPE,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=envelope.id,
+        timestamp=int(envelope.received_at.timestamp()),
+        type=envelope.kind.value,
+        app_id="slack-fanout-gateway",
+    )

@@ -25,6 +25,9 @@ class GatewaySettings(EnvSettings):
     publish_timeout_seconds: float = Field(
         2.0, gt=0, lt=3, description="Longest wait for a confirm; Slack gives up after 3 s."
     )
+    max_in_flight: int = Field(
+        1000, gt=0, description="Publishes one worker lets await confirms before it sheds load with 503."
+    )
     retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with a 503.")
     log_level: str = "INFO"
 

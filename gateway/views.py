@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.inbound import HandshakeReply, accept
-from gateway.publisher import ConfirmedPublisher
+from gateway.publisher import Publisher
 from gateway.slack_body import Handshake
 from gateway.verification import RequestVerifier
 
@@ -63,5 +63,5 @@ def _verifier() -> RequestVerifier:
     return current_app.extensions["slack_fanout.verifier"]
 
 
-def _publisher() -> ConfirmedPublisher:
+def _publisher() -> Publisher:
     return current_app.extensions["slack_fanout.publisher"]

@@ -1,0 +1,126 @@
+"""How the gateway answers a misbehaving broker: within Slack's 3 s, and never a 200 it cannot keep."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gateway.app import create_app, publisher_of
+from gateway.settings import GatewaySettings
+from slack_fanout.topology import INBOUND_EXCHANGE
+from tests.support import slack
+from tests.support.broker import Broker, VirtualHost
+from tests.support.tcp_proxy import TcpProxy
+
+CONFIRM_TIMEOUT = 0.5
+
+
+@pytest.fixture
+def proxy(broker: Broker) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(broker.host, broker.port)
+    yield proxy
+    proxy.close()
+
+
+def make_app(broker: Broker, vhost: VirtualHost, proxy: TcpProxy, **settings: object) -> Flask:
+    amqp_url = dataclasses.replace(broker, port=proxy.port).amqp_url(vhost.name)
+    return create_app(
+        GatewaySettings(
+            amqp_url=amqp_url,
+            slack_signing_secret=slack.SIGNING_SECRET,
+            publish_timeout_seconds=CONFIRM_TIMEOUT,
+            **settings,
+        )
+    )
+
+
+@pytest.fixture
+def app(broker: Broker, vhost: VirtualHost, proxy: TcpProxy) -> Iterator[Flask]:
+    app = make_app(broker, vhost, proxy)
+    yield app
+    publisher_of(app).close(timeout=1)
+
+
+def bind(vhost: VirtualHost, queue: str, **arguments: object) -> None:
+    with vhost.channel() as channel:
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        channel.queue_declare(queue, durable=True, arguments=arguments or None)
+        channel.queue_bind(queue, INBOUND_EXCHANGE)
+
+
+def post_slash_command(client: FlaskClient) -> tuple[int, str, float]:
+    request = slack.signed(slack.slash_command(), slack.FORM)
+    started = time.monotonic()
+    response = client.post("/slack/events", data=request.body, headers=request.headers)
+    error = response.json["error"] if response.json else ""
+    return response.status_code, error, time.monotonic() - started
+
+
+def test_a_broker_that_stops_answering_gets_a_503_at_the_confirm_timeout(
+    app: Flask, vhost: VirtualHost, proxy: TcpProxy
+) -> None:
+    bind(vhost, "test.q")
+    client = app.test_client()
+    assert post_slash_command(client)[0] == 200
+    proxy.freeze()
+    status, error, took = post_slash_command(client)
+    assert (status, error) == (503, "confirm_timeout")
+    assert CONFIRM_TIMEOUT <= took < CONFIRM_TIMEOUT + 0.5
+    proxy.thaw()
+    assert post_slash_command(client)[0] == 200
+
+
+def test_a_lost_connection_gives_fast_503s_then_200s_once_reconnected(
+    app: Flask, vhost: VirtualHost, proxy: TcpProxy
+) -> None:
+    bind(vhost, "test.q")
+    client = app.test_client()
+    assert post_slash_command(client)[0] == 200
+    proxy.cut()
+    outcomes = []
+    give_up = time.monotonic() + 10
+    while time.monotonic() < give_up:
+        outcomes.append(post_slash_command(client))
+        if outcomes[-1][0] == 200:
+            break
+        time.sleep(0.02)
+    assert outcomes[-1][0] == 200, outcomes
+    for status, error, took in outcomes[:-1]:
+        assert status == 503 and error in ("broker_unreachable", "confirm_timeout"), outcomes
+        assert took < CONFIRM_TIMEOUT + 0.5
+    assert vhost.queue_depth("test.q") == 2
+
+
+def test_a_message_the_broker_nacks_gets_a_503(app: Flask, vhost: VirtualHost) -> None:
+    bind(vhost, "test.full", **{"x-max-length": 1, "x-overflow": "reject-publish"})
+    client = app.test_client()
+    assert post_slash_command(client)[0] == 200
+    assert post_slash_command(client)[:2] == (503, "publish_nacked")
+    assert vhost.queue_depth("test.full") == 1
+
+
+def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
+    broker: Broker, vhost: VirtualHost, proxy: TcpProxy
+) -> None:
+    bind(vhost, "test.q")
+    app = make_app(broker, vhost, proxy, max_in_flight=1)
+    client = app.test_client()
+    try:
+        assert post_slash_command(client)[0] == 200
+        proxy.freeze()
+        waiting = threading.Thread(target=post_slash_command, args=(app.test_client(),))
+        waiting.start()
+        time.sleep(0.1)
+        status, error, took = post_slash_command(client)
+        assert (status, error) == (503, "overloaded")
+        assert took < 0.1
+        waiting.join()
+    finally:
+        proxy.thaw()
+        publisher_of(app).close(timeout=1)
