@@ -1,11 +1,8 @@
-"""Publishing envelopes to the fanout exchange, each one confirmed by the broker.
+"""The obvious publisher, kept as the benchmark's baseline: one blocking, confirmed publish at a time.
 
-The gateway's promise rests here: ``publish`` returns only once RabbitMQ has confirmed the
-persistent message, which it does after routing it to every bound queue. Every other
-outcome raises a ``PublishFailed`` the app answers with 503, so Slack retries.
-
-One connection per process, opened lazily so that it is made after gunicorn forks (a
-pika connection does not survive a fork) and re-opened when the broker drops it.
+It keeps the same promise as ``gateway.publisher`` (200 only after the confirm) but holds
+the worker's one connection for the whole round trip of each message, so the broker never
+sees more than one message in flight per worker and cannot batch its disk writes.
 """
 
 from __future__ import annotations
@@ -20,15 +17,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, NackError, UnroutableError
 
 from gateway.errors import BrokerUnreachable, PublishNacked, Unroutable
-from slack_fanout.envelope import CONTENT_TYPE, Envelope
+from gateway.publisher import message_properties
+from slack_fanout.envelope import Envelope
 from slack_fanout.topology import INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
 
-PERSISTENT = pika.DeliveryMode.Persistent
 
-
-class ConfirmedPublisher:
+class BlockingPublisher:
     def __init__(self, amqp_url: str, timeout_seconds: float) -> None:
         self._parameters = pika.URLParameters(amqp_url)
         self._parameters.connection_attempts = 1
@@ -43,14 +39,7 @@ class ConfirmedPublisher:
 
     def publish(self, envelope: Envelope) -> None:
         """Return once the broker confirmed; raise ``PublishFailed`` otherwise."""
-        properties = pika.BasicProperties(
-            content_type=CONTENT_TYPE,
-            delivery_mode=PERSISTENT,
-            message_id=envelope.id,
-            timestamp=int(envelope.received_at.timestamp()),
-            type=envelope.kind.value,
-            app_id="slack-fanout-gateway",
-        )
+        properties = message_properties(envelope)
         body = envelope.encode()
         with self._lock:
             try:
@@ -66,6 +55,9 @@ class ConfirmedPublisher:
                     self._discard_connection()
                     raise _refusal(error) from None
 
+    def start(self) -> None:
+        self.ready()
+
     def ready(self) -> bool:
         """Whether a publish could go through now; also keeps an idle connection's heartbeats."""
         with self._lock:
@@ -77,7 +69,7 @@ class ConfirmedPublisher:
                 return False
             return True
 
-    def close(self) -> None:
+    def close(self, timeout: float = 0) -> None:
         with self._lock:
             self._discard_connection()
 

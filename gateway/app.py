@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
-from gateway.publisher import Publisher, PublisherConfig
+from gateway.publisher import EnvelopePublisher, Publisher, PublisherConfig
 from gateway.settings import GatewaySettings
 from gateway.verification import RequestVerifier
 from gateway.views import blueprint
@@ -22,7 +22,7 @@ from slack_fanout.settings import load_settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: GatewaySettings | None = None, publisher: Publisher | None = None) -> Flask:
+def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePublisher | None = None) -> Flask:
     settings = settings or load_settings(GatewaySettings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -45,7 +45,7 @@ def create_app(settings: GatewaySettings | None = None, publisher: Publisher | N
     return app
 
 
-def publisher_of(app: Flask) -> Publisher:
+def publisher_of(app: Flask) -> EnvelopePublisher:
     return app.extensions["slack_fanout.publisher"]
 
 

@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.inbound import HandshakeReply, accept
-from gateway.publisher import Publisher
+from gateway.publisher import EnvelopePublisher
 from gateway.slack_body import Handshake
 from gateway.verification import RequestVerifier
 
@@ -63,5 +63,5 @@ def _verifier() -> RequestVerifier:
     return current_app.extensions["slack_fanout.verifier"]
 
 
-def _publisher() -> Publisher:
+def _publisher() -> EnvelopePublisher:
     return current_app.extensions["slack_fanout.publisher"]

@@ -1,0 +1,287 @@
+"""Gateway throughput and latency beside a bare Flask app, under the same gunicorn configuration.
+
+    python -m bench.gateway_bench [--rounds 3] [--duration 10] [--connections 32]
+
+Starts three servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
+the gateway (pipelined confirms), and the naive baseline (one blocking confirmed publish
+per request). Drives each with wrk posting a signed slash command, round after round, and
+prints medians and ratios. Every 200 must be in both bound queues (one quorum, one
+classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
+under overload (no answer may take 3 s), and the gateway workers' memory.
+
+Needs wrk, a RabbitMQ with the management API (AMQP_URL / RABBITMQ_MANAGEMENT_URL), and
+the machine to itself: broker, servers and wrk share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pika
+
+from slack_fanout.topology import INBOUND_EXCHANGE
+from tests.support import slack
+from tests.support.management import ManagementApi
+from tests.support.processes import REPO, Process, free_port, http_ok
+
+QUEUES = {"bench.quorum": {"x-queue-type": "quorum"}, "bench.classic": {"x-queue-type": "classic"}}
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    config: str
+    app: str | None
+    publishes: bool
+
+
+TARGETS = [
+    Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False),
+    Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True),
+    Target("naive gateway", "gateway/gunicorn.conf.py", "bench.naive_app:create_naive_app()", publishes=True),
+]
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.non_2xx
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        amqp = urllib.parse.urlsplit(os.environ.get("AMQP_URL", "amqp://guest:guest@localhost:5672/%2F"))
+        self.user, self.password = amqp.username or "guest", amqp.password or "guest"
+        self.host, self.port = amqp.hostname or "localhost", amqp.port or 5672
+        management = os.environ.get("RABBITMQ_MANAGEMENT_URL", f"http://{self.host}:15672")
+        self.management = ManagementApi(management, self.user, self.password)
+        self.vhost = f"bench-{uuid.uuid4().hex[:8]}"
+        self.workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-bench-"))
+        self.servers: dict[str, tuple[Process, str]] = {}
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://{self.user}:{self.password}@{self.host}:{self.port}/{self.vhost}"
+
+    def setup(self) -> None:
+        self.management.create_vhost(self.vhost)
+        with self.channel() as channel:
+            channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+            for queue, arguments in QUEUES.items():
+                channel.queue_declare(queue, durable=True, arguments=arguments)
+                channel.queue_bind(queue, INBOUND_EXCHANGE)
+        for target in TARGETS:
+            self.servers[target.name] = self.start(target)
+
+    def teardown(self) -> None:
+        for process, _url in self.servers.values():
+            process.stop()
+        self.management.delete_vhost(self.vhost)
+
+    def channel(self):
+        return _ChannelScope(self.amqp_url)
+
+    def start(self, target: Target) -> tuple[Process, str]:
+        port = free_port()
+        argv = [
+            GUNICORN,
+            "-c",
+            target.config,
+            "-b",
+            f"127.0.0.1:{port}",
+            *([target.app] if target.app else []),
+        ]
+        env = {
+            "AMQP_URL": self.amqp_url,
+            "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
+            "LOG_LEVEL": "WARNING",
+        }
+        log = self.workdir / f"{target.name.replace(' ', '-')}.log"
+        process = Process(argv, env, log)
+        url = f"http://127.0.0.1:{port}"
+        process.wait_for(lambda: http_ok(f"{url}/healthz") or _answers(url), f"{target.name} to start", 30)
+        return process, url
+
+    def queue_depths(self) -> list[int]:
+        with self.channel() as channel:
+            return [channel.queue_declare(q, passive=True).method.message_count for q in QUEUES]
+
+    def purge(self) -> None:
+        with self.channel() as channel:
+            for queue in QUEUES:
+                channel.queue_purge(queue)
+
+    def wrk(self, url: str, connections: int, seconds: int, delay_ms: float = 0) -> WrkResult:
+        request = slack.signed(slack.slash_command(), slack.FORM)  # fresh timestamp each run
+        (self.workdir / "body").write_bytes(request.body)
+        (self.workdir / "headers").write_text("".join(f"{k}: {v}\n" for k, v in request.headers.items()))
+        env = {
+            **os.environ,
+            "BENCH_BODY": str(self.workdir / "body"),
+            "BENCH_HEADERS": str(self.workdir / "headers"),
+            "BENCH_DELAY_MS": str(delay_ms),
+        }
+        threads = min(2, connections)
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                   "-s", str(REPO / "bench" / "wrk_post.lua"), f"{url}/slack/events"]  # fmt: skip
+        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+        fields = dict(part.split("=") for part in output.split("BENCH ", 1)[1].split())
+        return WrkResult(
+            requests=int(fields["requests"]),
+            non_2xx=int(fields["errors_status"]),
+            socket_errors=int(fields["errors_connect"]) + int(fields["errors_timeout"]),
+            seconds=int(fields["duration_us"]) / 1e6,
+            p50_ms=int(fields["p50_us"]) / 1000,
+            p99_ms=int(fields["p99_us"]) / 1000,
+            max_ms=int(fields["max_us"]) / 1000,
+        )
+
+    def measured_run(
+        self, target: Target, connections: int, seconds: float, delay_ms: float = 0
+    ) -> WrkResult:
+        """One wrk run; for a publishing target, proves every 200 reached both queues."""
+        if target.publishes:
+            self.purge()
+        result = self.wrk(self.servers[target.name][1], connections, seconds, delay_ms)
+        if target.publishes:
+            self.check_delivery(target, result, connections)
+        return result
+
+    def check_delivery(self, target: Target, result: WrkResult, connections: int) -> None:
+        time.sleep(0.5)
+        quorum, classic = self.queue_depths()
+        # wrk stops mid-flight: up to one request per connection was published but not counted.
+        if quorum != classic or not result.ok <= quorum <= result.ok + connections:
+            raise SystemExit(
+                f"{target.name}: {result.ok} answered 200 but queues hold {quorum} and {classic}"
+            )
+
+    def worker_rss_mb(self, target: Target) -> list[float]:
+        master = self.servers[target.name][0].popen.pid
+        children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+        return [_rss_mb(int(pid)) for pid in children]
+
+
+class _ChannelScope:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self):
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        return self.connection.channel()
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+
+def _answers(url: str) -> bool:
+    """The bare app has no /healthz: any HTTP answer means it is up."""
+    try:
+        import urllib.request
+
+        urllib.request.urlopen(url, timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(args: argparse.Namespace) -> None:
+    bench = Bench(args)
+    bench.setup()
+    try:
+        results: dict[str, list[WrkResult]] = {target.name: [] for target in TARGETS}
+        for round_number in range(1, args.rounds + 1):
+            for target in TARGETS:
+                result = bench.measured_run(target, args.connections, args.duration)
+                results[target.name].append(result)
+                print(f"round {round_number} {target.name:14} {result.rate:8.0f} req/s  "
+                      f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}",
+                      flush=True)  # fmt: skip
+        print_summary(results)
+        gateway = TARGETS[1]
+        max_rate = statistics.median(r.rate for r in results[gateway.name])
+        print_half_rate(bench, max_rate, args)
+        print_overload(bench, gateway, args)
+        rss = bench.worker_rss_mb(gateway)
+        print(f"\ngateway worker RSS: {', '.join(f'{mb:.1f} MB' for mb in rss)}")
+    finally:
+        bench.teardown()
+
+
+def print_summary(results: dict[str, list[WrkResult]]) -> None:
+    bare = statistics.median(r.rate for r in results[TARGETS[0].name])
+    print("\n| server | req/s (median) | ratio to bare | p50 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        rate = statistics.median(r.rate for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        slowest = max(r.max_ms for r in runs)
+        print(f"| {name} | {rate:.0f} | {rate / bare:.2f} | {p50:.2f} | {p99:.2f} | {slowest:.0f} |")
+
+
+def print_half_rate(bench: Bench, max_rate: float, args: argparse.Namespace) -> None:
+    connections = 8
+    target_rate = max_rate / 2
+    delay_ms = max(1000 * connections / target_rate - 1, 0.1)
+    print(f"\nat about half the gateway's maximum rate ({target_rate:.0f} req/s target):")
+    for target in TARGETS[:2]:
+        result = bench.measured_run(target, connections, args.duration, delay_ms)
+        latency = f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
+        print(f"  {target.name:14} {result.rate:6.0f} req/s  {latency}")
+
+
+def print_overload(bench: Bench, gateway: Target, args: argparse.Namespace) -> None:
+    result = bench.measured_run(gateway, args.overload_connections, args.duration)
+    print(f"\noverload, {args.overload_connections} connections: {result.rate:.0f} req/s answered 200, "
+          f"{result.non_2xx} answered 503, {result.socket_errors} socket errors/timeouts, "
+          f"p99 {result.p99_ms:.0f} ms, slowest {result.max_ms:.0f} ms")  # fmt: skip
+    if result.max_ms >= 3000:
+        raise SystemExit("an answer took 3 s or more: Slack would have given up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--overload-connections", type=int, default=512)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""The baseline design: the gateway app with one blocking, confirmed publish per request."""
+
+from bench.naive_publisher import BlockingPublisher
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from slack_fanout.settings import load_settings
+
+
+def create_naive_app():
+    settings = load_settings(GatewaySettings)
+    return create_app(
+        settings,
+        publisher=BlockingPublisher(settings.amqp_url.get_secret_value(), settings.publish_timeout_seconds),
+    )
