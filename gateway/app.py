@@ -11,7 +11,9 @@ import logging
 from flask import Flask, Response, current_app, jsonify
 from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import metrics
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
 from gateway.publisher import EnvelopePublisher, Publisher, PublisherConfig
 from gateway.settings import GatewaySettings
@@ -39,6 +41,9 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
             max_in_flight=settings.max_in_flight,
         )
     )
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     app.register_blueprint(blueprint)
     app.register_error_handler(GatewayError, _gateway_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -53,7 +58,8 @@ def _gateway_error(error: GatewayError) -> tuple[Response, int]:
     response = jsonify(error=error.code, message=error.message)
     if isinstance(error, PublishFailed):
         response.headers["Retry-After"] = str(_settings().retry_after_seconds)
-        log.warning("refused: broker", extra={"error": error.code})
+        metrics.PUBLISH_FAILURES.labels(error.code).inc()
+        log.warning("not published", extra={"error": error.code, "reason": error.message})
     else:
         log.info("refused", extra={"error": error.code, "status": error.status})
     return response, error.status

@@ -6,7 +6,13 @@ underscore names. The settings are validated once, in the master, before any wor
 
 import os as _os
 import sys as _sys
+import tempfile as _tempfile
 
+# Workers add up their metrics through files here; prometheus_client reads this on import.
+if "PROMETHEUS_MULTIPROC_DIR" not in _os.environ:
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
+
+from gateway import metrics as _metrics
 from gateway.app import publisher_of as _publisher_of
 from gateway.settings import GatewaySettings as _GatewaySettings
 from slack_fanout.logs import configure_logging as _configure_logging
@@ -44,3 +50,7 @@ def post_worker_init(worker):
 def worker_exit(server, worker):
     """After the last request of this worker was answered: let the broker confirm, then disconnect."""
     _publisher_of(worker.wsgi).close()
+
+
+def child_exit(server, worker):
+    _metrics.worker_gone(worker.pid)

@@ -29,6 +29,9 @@ class GatewaySettings(EnvSettings):
         1000, gt=0, description="Publishes one worker lets await confirms before it sheds load with 503."
     )
     retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with a 503.")
+    trusted_proxies: int = Field(
+        0, ge=0, description="Proxies in front of the gateway whose X-Forwarded-* headers are believed."
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

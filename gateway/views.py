@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from gateway import metrics
 from gateway.inbound import HandshakeReply, accept
 from gateway.publisher import EnvelopePublisher
 from gateway.slack_body import Handshake
@@ -24,8 +25,12 @@ def inbound() -> Response | tuple[str, int]:
     headers = {name.lower(): value for name, value in request.headers.items()}
     result = accept(request.get_data(cache=False), request.content_type, headers, request.path, _verifier())
     if isinstance(result, HandshakeReply):
+        g.kind = result.handshake.value
         return _answer_handshake(result)
-    _publisher().publish(result)
+    g.kind = result.kind.value
+    with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
+        _publisher().publish(result)
+    metrics.PUBLISHED.inc()
     log.info(
         "published",
         extra={
@@ -33,10 +38,24 @@ def inbound() -> Response | tuple[str, int]:
             "kind": result.kind.value,
             "verified_by": result.verified_by.value,
             "slack_retry_num": result.retry_num,
+            "remote_addr": request.remote_addr,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         },
     )
     return "", 200
+
+
+@blueprint.after_app_request
+def count_slack_request(response: Response) -> Response:
+    if request.endpoint == "gateway.inbound":
+        metrics.REQUESTS.labels(g.get("kind", "refused"), str(response.status_code)).inc()
+    return response
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 @blueprint.get("/healthz")

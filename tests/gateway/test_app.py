@@ -197,3 +197,25 @@ def test_secrets_and_bodies_never_reach_the_logs_below_debug(
     for secret in (slack.SIGNING_SECRET, slack.VERIFICATION_TOKEN, accepted.headers["X-Slack-Signature"],
                    "private words", "private+words"):  # fmt: skip
         assert secret not in logged
+
+
+@pytest.mark.parametrize(("trusted_proxies", "logged_address"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_forwarded_headers_are_believed_only_from_configured_proxies(
+    vhost: VirtualHost,
+    bound_queues: tuple[str, ...],
+    caplog: pytest.LogCaptureFixture,
+    trusted_proxies: int,
+    logged_address: str,
+) -> None:
+    app = create_app(settings_for(vhost.amqp_url, trusted_proxies=trusted_proxies))
+    caplog.set_level(logging.INFO, logger="gateway")
+    request = slack.signed(slack.slash_command(), slack.FORM, **{"X-Forwarded-For": "203.0.113.9"})
+    try:
+        assert (
+            app.test_client().post(request.path, data=request.body, headers=request.headers).status_code
+            == 200
+        )
+    finally:
+        publisher_of(app).close()
+    [published] = [record for record in caplog.records if record.getMessage() == "published"]
+    assert published.remote_addr == logged_address

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from slack_fanout.envelope import Envelope
@@ -60,3 +64,50 @@ def test_without_secret_or_token_gunicorn_refuses_to_start_with_a_clear_message(
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_add_up_every_worker(vhost: VirtualHost, tmp_path: Path) -> None:
+    bind_queue(vhost, "test.audit")
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, url):
+        for _ in range(6):
+            assert http.post(url, slack.signed(slack.slash_command(), slack.FORM)).status == 200
+        assert http.post(url, slack.signed(b'{"type": "mystery"}', slack.JSON)).status == 400
+        exposition = http.get(f"{url}/metrics").body.decode()
+    assert 'slack_fanout_gateway_requests_total{kind="slash_command",status="200"} 6.0' in exposition
+    assert 'slack_fanout_gateway_requests_total{kind="refused",status="400"} 1.0' in exposition
+    assert "slack_fanout_gateway_published_total 6.0" in exposition
+    assert "slack_fanout_gateway_publish_seconds_count 6.0" in exposition
+
+
+def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHost, tmp_path: Path) -> None:
+    bind_queue(vhost, "test.audit")
+    outcomes: list[tuple[str, object]] = []
+    stop = threading.Event()
+
+    def client(url: str, number: int) -> None:
+        for sequence in itertools.count():
+            if stop.is_set():
+                return
+            marker = f"marker-{number}-{sequence}"
+            try:
+                reply = http.post(url, slack.signed(slack.slash_command(text=marker), slack.FORM), timeout=5)
+                outcomes.append((marker, reply.status))
+            except OSError as error:  # refused or reset once the listener is closed: never accepted
+                outcomes.append((marker, type(getattr(error, "reason", error)).__name__))
+
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (gateway, url):
+        clients = [threading.Thread(target=client, args=(url, n)) for n in range(8)]
+        for thread in clients:
+            thread.start()
+        time.sleep(1.5)
+        gateway.signal(signal.SIGTERM)
+        exit_code = gateway.popen.wait(20)
+        stop.set()
+        for thread in clients:
+            thread.join()
+    delivered = {Envelope.decode(body).payload["text"] for body in vhost.drain("test.audit")}
+    answered_200 = {marker for marker, outcome in outcomes if outcome == 200}
+    assert exit_code == 0
+    assert len(answered_200) > 50
+    assert answered_200 <= delivered
+    assert {outcome for _, outcome in outcomes if isinstance(outcome, int)} <= {200, 503}
