@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,6 +103,7 @@ class Bench:
         for process, _url in self.servers.values():
             process.stop()
         self.management.delete_vhost(self.vhost)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def channel(self):
         return _ChannelScope(self.amqp_url)

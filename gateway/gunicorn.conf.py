@@ -5,11 +5,13 @@ underscore names. The settings are validated once, in the master, before any wor
 """
 
 import os as _os
+import shutil as _shutil
 import sys as _sys
 import tempfile as _tempfile
 
 # Workers add up their metrics through files here; prometheus_client reads this on import.
-if "PROMETHEUS_MULTIPROC_DIR" not in _os.environ:
+_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
+if _OWN_METRICS_DIR:
     _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
 
 from gateway import metrics as _metrics
@@ -54,3 +56,8 @@ def worker_exit(server, worker):
 
 def child_exit(server, worker):
     _metrics.worker_gone(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        _shutil.rmtree(_os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
