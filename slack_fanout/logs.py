@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -36,3 +37,11 @@ def configure_logging(level: str = "INFO") -> None:
     # pika logs every failed connection attempt at ERROR, several lines each; the apps log one
     # line per broker event themselves, so pika speaks only when debugging.
     logging.getLogger("pika").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.CRITICAL)
+
+
+class BoundLogger(logging.LoggerAdapter):
+    """A logger that adds fixed fields (consumer, envelope id) to every line, merged with each call's own."""
+
+    def process(self, msg: object, kwargs: Any) -> tuple[object, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs

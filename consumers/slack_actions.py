@@ -1,0 +1,68 @@
+"""The Slack side effects a handler can cause, sent for real or, in shadow mode, only recorded.
+
+A shadow runs the same code as the primary on the same traffic; everything it would have
+sent to Slack is logged as ``slack call recorded`` with the envelope id, so its behaviour
+can be compared with the primary's without a user ever seeing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from consumers.errors import SlackCallFailed
+
+
+class SlackActions(Protocol):
+    def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        """Post ``message`` to a request's response_url (slash commands, interactivity)."""
+
+    def post_message(self, channel: str, text: str, **fields: Any) -> None:
+        """Call chat.postMessage as the bot."""
+
+
+class LiveSlack:
+    """Talks to Slack. Without a bot token, chat.postMessage is skipped (and logged), not failed."""
+
+    def __init__(self, bot_token: str | None, api_url: str, log: logging.LoggerAdapter) -> None:
+        self._client = WebClient(token=bot_token, base_url=api_url) if bot_token else None
+        self._log = log
+
+    def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        try:
+            response = WebhookClient(response_url).send_dict(message)
+        except (SlackClientError, OSError) as error:
+            raise SlackCallFailed(f"response_url post failed: {type(error).__name__}") from None
+        if response.status_code >= 300:
+            raise SlackCallFailed(f"response_url answered {response.status_code}")
+
+    def post_message(self, channel: str, text: str, **fields: Any) -> None:
+        if self._client is None:
+            self._log.warning("chat.postMessage skipped: no SLACK_BOT_TOKEN", extra={"channel": channel})
+            return
+        try:
+            self._client.chat_postMessage(channel=channel, text=text, **fields)
+        except SlackApiError as error:
+            raise SlackCallFailed(f"chat.postMessage failed: {error.response.get('error')}") from None
+        except (SlackClientError, OSError) as error:
+            raise SlackCallFailed(f"chat.postMessage failed: {type(error).__name__}") from None
+
+
+class RecordingSlack:
+    """Shadow mode: logs each side effect instead of sending it."""
+
+    def __init__(self, log: logging.LoggerAdapter) -> None:
+        self._log = log
+
+    def respond(self, response_url: str, message: dict[str, Any]) -> None:
+        self._record("respond", response_url=response_url, message=message)
+
+    def post_message(self, channel: str, text: str, **fields: Any) -> None:
+        self._record("chat.postMessage", channel=channel, text=text, **fields)
+
+    def _record(self, method: str, **arguments: Any) -> None:
+        self._log.info("slack call recorded", extra={"method": method, "arguments": arguments})
