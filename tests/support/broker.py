@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from tests.support.management import ManagementApi
+from tests.support.management import ManagementApi, quote
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,27 @@ class VirtualHost:
                     return bodies
                 bodies.append(body)
 
+    def close_client_connections(self, timeout: float = 15) -> int:
+        """Have the broker close every client connection to this vhost (as a network fault would).
+
+        The management API lists a connection only once its stats arrive, so wait for one.
+        """
+        deadline = time.monotonic() + timeout
+        while not (connections := self.management.get(f"vhosts/{quote(self.name)}/connections")):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no client connection to vhost {self.name} within {timeout} s")
+            time.sleep(0.2)
+        for connection in connections:
+            self.management.delete(f"connections/{quote(connection['name'])}")
+        return len(connections)
+
     def queue_depth(self, queue: str) -> int:
         with self.channel() as channel:
             return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def publish(vhost: VirtualHost, body: bytes, exchange: str = "slack.inbound") -> None:
+    """A persistent, confirmed publish, as the gateway does it."""
+    with vhost.channel() as channel:
+        channel.confirm_delivery()
+        channel.basic_publish(exchange, "", body, pika.BasicProperties(delivery_mode=2), mandatory=True)
