@@ -116,3 +116,8 @@ def url_verification(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvF
     return json.dumps(
         {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
     ).encode()
+
+
+def interactive_payload(form_body: bytes) -> str:
+    """The JSON inside an interactivity request's ``payload`` form field."""
+    return urllib.parse.parse_qs(form_body.decode())["payload"][0]
