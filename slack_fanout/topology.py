@@ -55,3 +55,34 @@ def consumer_queue_arguments(name: str) -> dict[str, Any]:
 
 def dead_letter_queue_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
+
+
+def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str = "/") -> dict[str, Any]:
+    """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``)."""
+    queues = []
+    for name in consumers:
+        queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
+        queues.append(_queue(consumer_queue(name), vhost, consumer_queue_arguments(name)))
+    return {
+        "vhosts": [{"name": vhost}],
+        "exchanges": [
+            {"name": INBOUND_EXCHANGE, "vhost": vhost, "type": "fanout", "durable": True,
+             "auto_delete": False, "internal": False, "arguments": {}}
+        ],
+        "queues": queues,
+        "bindings": [
+            {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": consumer_queue(name),
+             "destination_type": "queue", "routing_key": "", "arguments": {}}
+            for name in consumers
+        ],
+    }  # fmt: skip
+
+
+def _queue(name: str, vhost: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(definitions(), indent=2))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from slack_fanout.envelope import Envelope, Kind, Verification
+from slack_fanout.envelope import Envelope
 from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
-from tests.support import slack
 from tests.support.broker import VirtualHost, publish
+from tests.support.envelopes import an_envelope
 from tests.support.processes import Process, python_module, running
 
 NAME = "audit"
@@ -20,16 +20,7 @@ HANDLER = "tests.consumers.handlers:record"
 
 
 def envelope(text: str) -> bytes:
-    body = slack.slash_command(text=text)
-    return Envelope(
-        kind=Kind.SLASH_COMMAND,
-        verified_by=Verification.SIGNATURE,
-        path="/slack/events",
-        content_type=slack.FORM,
-        headers={},
-        body=body.decode(),
-        payload={"command": "/weather", "text": text},
-    ).encode()
+    return an_envelope(text).encode()
 
 
 @contextmanager

@@ -23,14 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 class Process:
     """A child process whose stderr (JSON log lines) goes to a file the test can read."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str | None], log_path: Path) -> None:
+        """``env`` adds to this process's environment; a ``None`` value removes a variable."""
         self.argv = argv
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.popen = subprocess.Popen(
             argv,
             cwd=REPO,
-            env={**os.environ, **env},
+            env={name: value for name, value in {**os.environ, **env}.items() if value is not None},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -98,7 +99,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[Process]:
+def running(argv: list[str], env: dict[str, str | None], log_path: Path) -> Iterator[Process]:
     process = Process(argv, env, log_path)
     try:
         yield process

@@ -1,0 +1,113 @@
+"""compose.yaml and the Dockerfile, checked as far as a machine without a Docker engine allows.
+
+The file is validated by docker-compose; then each app service's own command and
+environment run here as local processes against the test broker, with its secrets as files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import http, slack
+from tests.support.broker import VirtualHost
+from tests.support.processes import REPO, Process, free_port, http_ok
+
+APP_SERVICES = ("gateway", "consumer-primary", "consumer-shadow")
+
+
+def compose_config() -> dict:
+    if not shutil.which("docker-compose"):
+        if os.environ.get("CI"):
+            pytest.fail("docker-compose is not installed")
+        pytest.skip("docker-compose is not installed")
+    command = ["docker-compose", "-f", "compose.yaml", "config"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_file_is_valid() -> None:
+    compose_config()
+    assert subprocess.run(["docker-compose", "-f", "compose.yaml", "config", "-q"], cwd=REPO).returncode == 0
+
+
+def test_the_apps_wait_for_a_healthy_broker_and_get_secrets_as_files() -> None:
+    services = compose_config()["services"]
+    assert set(services) == {"rabbitmq", *APP_SERVICES}
+    assert "healthcheck" in services["rabbitmq"]
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
+        for variable, value in service["environment"].items():
+            assert variable.endswith("_FILE"), f"{name}: {variable} should come from a secret file"
+            assert value.startswith("/run/secrets/")
+
+
+def test_no_secret_value_is_written_in_the_compose_file() -> None:
+    text = (REPO / "compose.yaml").read_text()
+    for secret_name in ("PASSWORD", "SECRET=", "TOKEN=", "amqp://"):
+        assert secret_name not in text
+
+
+def test_the_image_runs_as_a_non_root_user_on_a_slim_base() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text().splitlines()
+    assert dockerfile[[line.startswith("FROM") for line in dockerfile].index(True)].endswith("-slim")
+    users = [line.split()[1] for line in dockerfile if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+
+
+@pytest.fixture
+def secrets_dir(vhost: VirtualHost, tmp_path: Path) -> Path:
+    """What scripts/make-secrets writes, pointed at the test broker."""
+    secrets = tmp_path / "secrets"
+    subprocess.run([str(REPO / "scripts" / "make-secrets"), str(secrets)], check=True, capture_output=True)
+    (secrets / "amqp_url").write_text(vhost.amqp_url)
+    (secrets / "slack_signing_secret").write_text(slack.SIGNING_SECRET)
+    return secrets
+
+
+def as_local_process(service: dict, secrets: Path, log: Path, port: int) -> Process:
+    """The service's command and environment, its /run/secrets files taken from ``secrets``."""
+    env: dict[str, str | None] = {"AMQP_URL": None, "SLACK_SIGNING_SECRET": None}  # only what compose sets
+    env |= {
+        name: value.replace("/run/secrets", str(secrets)) for name, value in service["environment"].items()
+    }
+    argv = [arg.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for arg in service["command"]]
+    return Process(argv, {**env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}, log)
+
+
+@pytest.fixture
+def compose_services_running_locally(
+    secrets_dir: Path, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, Process]]]:
+    services = compose_config()["services"]
+    port = free_port()
+    with ExitStack() as stack:
+        processes = {}
+        for name in ("consumer-primary", "consumer-shadow", "gateway"):
+            process = as_local_process(services[name], secrets_dir, tmp_path / f"{name}.log", port)
+            stack.callback(process.stop)
+            processes[name] = process
+            if name != "gateway":
+                process.wait_for_log("consuming")
+        url = f"http://127.0.0.1:{port}"
+        processes["gateway"].wait_for(lambda: http_ok(f"{url}/readyz"), "the gateway to be ready")
+        yield url, processes
+
+
+def test_the_compose_services_commands_and_environment_work_as_local_processes(
+    compose_services_running_locally: tuple[str, dict[str, Process]],
+) -> None:
+    url, processes = compose_services_running_locally
+    reply = http.post(url, slack.signed(slack.event_callback(), slack.JSON))
+    assert reply.status == 200
+    for name in ("consumer-primary", "consumer-shadow"):
+        processes[name].wait_for_log("handled", kind="event_callback")
