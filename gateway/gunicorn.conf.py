@@ -1,7 +1,7 @@
 """gunicorn configuration: ``gunicorn -c gateway/gunicorn.conf.py [-b HOST:PORT]``.
 
-gunicorn reads every module-level name here as a setting, so helpers are imported under
-underscore names. The settings are validated once, in the master, before any worker forks.
+gunicorn reads every module-level name here as a setting, so the hooks import what they
+need themselves. The settings are validated once, in the master, before any worker forks.
 """
 
 import os as _os
@@ -9,17 +9,10 @@ import shutil as _shutil
 import sys as _sys
 import tempfile as _tempfile
 
-# Workers add up their metrics through files here; prometheus_client reads this on import.
+# Workers add up their metrics through files there; set before prometheus_client is imported.
 _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
 if _OWN_METRICS_DIR:
     _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
-
-from gateway import metrics as _metrics
-from gateway.app import publisher_of as _publisher_of
-from gateway.settings import GatewaySettings as _GatewaySettings
-from slack_fanout.logs import configure_logging as _configure_logging
-from slack_fanout.settings import ConfigError as _ConfigError
-from slack_fanout.settings import load_settings as _load_settings
 
 wsgi_app = "gateway.app:create_app()"
 bind = ["0.0.0.0:8000"]
@@ -36,26 +29,36 @@ control_socket_disable = True
 
 def on_starting(server):
     """Refuse to start on bad configuration, with one readable line rather than a worker crash loop."""
+    from gateway.settings import GatewaySettings
+    from slack_fanout.logs import configure_logging
+    from slack_fanout.settings import ConfigError, load_settings
+
     try:
-        settings = _load_settings(_GatewaySettings)
-    except _ConfigError as error:
+        settings = load_settings(GatewaySettings)
+    except ConfigError as error:
         print(f"slack-fanout gateway: {error}", file=_sys.stderr)
         _sys.exit(2)
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
 
 
 def post_worker_init(worker):
     """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
-    _publisher_of(worker.wsgi).start()
+    from gateway.app import publisher_of
+
+    publisher_of(worker.wsgi).start()
 
 
 def worker_exit(server, worker):
     """After the last request of this worker was answered: let the broker confirm, then disconnect."""
-    _publisher_of(worker.wsgi).close()
+    from gateway.app import publisher_of
+
+    publisher_of(worker.wsgi).close()
 
 
 def child_exit(server, worker):
-    _metrics.worker_gone(worker.pid)
+    from gateway.metrics import worker_gone
+
+    worker_gone(worker.pid)
 
 
 def on_exit(server):
