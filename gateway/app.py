@@ -47,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
     app.register_blueprint(blueprint)
     app.register_error_handler(GatewayError, _gateway_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     return app
 
 
@@ -71,6 +72,12 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
         return _gateway_error(PayloadTooLarge(f"body is larger than {_settings().max_body_bytes} bytes"))
     code = (error.name or "error").lower().replace(" ", "_")
     return jsonify(error=code, message=error.description), error.code or 500
+
+
+def _unexpected_error(error: Exception) -> tuple[Response, int]:
+    """A bug, not a refusal: logged with its traceback (never the body), answered in the same JSON shape."""
+    log.exception("unexpected error", extra={"error": type(error).__name__})
+    return jsonify(error="internal_error", message="unexpected error; see the gateway's log"), 500
 
 
 def _settings() -> GatewaySettings:

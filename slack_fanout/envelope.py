@@ -88,7 +88,7 @@ class Envelope(BaseModel):
     def retry_num(self) -> int:
         """How many times Slack had already sent this request (0 for the first attempt)."""
         value = self.headers.get("x-slack-retry-num", "0")
-        return int(value) if value.isdigit() else 0
+        return int(value) if value.isascii() and value.isdigit() else 0  # "²".isdigit() is true
 
     def encode(self) -> bytes:
         """Indented JSON, so the message reads well in the management UI."""

@@ -14,7 +14,7 @@ from slack_fanout.envelope import Envelope
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import http, slack
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, free_port, running_gateway
+from tests.support.processes import REPO, Process, free_port, running_gateway
 
 
 def bind_queue(vhost: VirtualHost, queue: str) -> None:
@@ -111,3 +111,30 @@ def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHos
     assert len(answered_200) > 50
     assert answered_200 <= delivered
     assert {outcome for _, outcome in outcomes if isinstance(outcome, int)} <= {200, 503}
+
+
+def worker_rss_kb(gateway: Process) -> int:
+    [worker] = subprocess.run(
+        ["pgrep", "-P", str(gateway.popen.pid)], capture_output=True, text=True
+    ).stdout.split()
+    status = Path(f"/proc/{worker}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+def test_a_stream_of_hostile_requests_does_not_grow_the_worker(vhost: VirtualHost, tmp_path: Path) -> None:
+    bind_queue(vhost, "test.audit")
+    hostile = [
+        slack.signed(b"\xff\xfe" * 500, slack.FORM),
+        slack.signed(b"[" * 50_000, slack.JSON),
+        slack.SlackRequest(slack.slash_command(), {"Content-Type": slack.FORM, "X-Slack-Signature": "v0=é"}),
+        slack.signed(b'{"type": "mystery", "pad": "' + b"a" * 100_000 + b'"}', slack.JSON),
+    ]
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log", WEB_CONCURRENCY="1") as (gateway, url):
+        for request in hostile * 20:  # warm up: allocator pools, caches
+            http.post(url, request)
+        before = worker_rss_kb(gateway)
+        statuses = {http.post(url, request).status for request in hostile * 100}
+        after = worker_rss_kb(gateway)
+    assert statuses <= {400, 401}
+    assert vhost.queue_depth("test.audit") == 0
+    assert after - before < 5 * 1024, f"worker grew from {before} kB to {after} kB"
