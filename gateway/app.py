@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, jsonify
 from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import metrics
+from gateway import extensions, metrics
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
 from gateway.publisher import EnvelopePublisher, Publisher, PublisherConfig
 from gateway.settings import GatewaySettings
@@ -28,13 +28,13 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
     settings = settings or load_settings(GatewaySettings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["slack_fanout.settings"] = settings
-    app.extensions["slack_fanout.verifier"] = RequestVerifier(
+    app.extensions[extensions.SETTINGS] = settings
+    app.extensions[extensions.VERIFIER] = RequestVerifier(
         signing_secret=_reveal(settings.slack_signing_secret),
         verification_token=_reveal(settings.slack_verification_token),
         max_age_seconds=settings.signature_max_age_seconds,
     )
-    app.extensions["slack_fanout.publisher"] = publisher or Publisher(
+    app.extensions[extensions.PUBLISHER] = publisher or Publisher(
         PublisherConfig(
             amqp_url=settings.amqp_url.get_secret_value(),
             confirm_timeout=settings.publish_timeout_seconds,
@@ -51,14 +51,10 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
     return app
 
 
-def publisher_of(app: Flask) -> EnvelopePublisher:
-    return app.extensions["slack_fanout.publisher"]
-
-
 def _gateway_error(error: GatewayError) -> tuple[Response, int]:
     response = jsonify(error=error.code, message=error.message)
     if isinstance(error, PublishFailed):
-        response.headers["Retry-After"] = str(_settings().retry_after_seconds)
+        response.headers["Retry-After"] = str(extensions.current_settings().retry_after_seconds)
         metrics.PUBLISH_FAILURES.labels(error.code).inc()
         log.warning("not published", extra={"error": error.code, "reason": error.message})
     else:
@@ -69,7 +65,9 @@ def _gateway_error(error: GatewayError) -> tuple[Response, int]:
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     """Werkzeug's own refusals (404, 405, 413 from MAX_CONTENT_LENGTH) as JSON too."""
     if error.code == PayloadTooLarge.status:
-        return _gateway_error(PayloadTooLarge(f"body is larger than {_settings().max_body_bytes} bytes"))
+        return _gateway_error(
+            PayloadTooLarge(f"body is larger than {extensions.current_settings().max_body_bytes} bytes")
+        )
     code = (error.name or "error").lower().replace(" ", "_")
     return jsonify(error=code, message=error.description), error.code or 500
 
@@ -78,10 +76,6 @@ def _unexpected_error(error: Exception) -> tuple[Response, int]:
     """A bug, not a refusal: logged with its traceback (never the body), answered in the same JSON shape."""
     log.exception("unexpected error", extra={"error": type(error).__name__})
     return jsonify(error="internal_error", message="unexpected error; see the gateway's log"), 500
-
-
-def _settings() -> GatewaySettings:
-    return current_app.extensions["slack_fanout.settings"]
 
 
 def _reveal(secret: SecretStr | None) -> str | None:

@@ -43,14 +43,14 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
-    from gateway.app import publisher_of
+    from gateway.extensions import publisher_of
 
     publisher_of(worker.wsgi).start()
 
 
 def worker_exit(server, worker):
     """After the last request of this worker was answered: let the broker confirm, then disconnect."""
-    from gateway.app import publisher_of
+    from gateway.extensions import publisher_of
 
     publisher_of(worker.wsgi).close()
 

@@ -36,6 +36,17 @@ PUBLISH_SECONDS = Histogram(
     "From handing the envelope to the publisher to the broker's confirm.",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 3),
 )
+REPLIES = Counter(
+    "slack_fanout_gateway_replies_total",
+    "Requests that waited for a synchronous answer, by outcome: in_time, none (deadline passed), "
+    "too_large, late (an answer after its deadline, dropped here).",
+    ["outcome"],
+)
+REPLY_SECONDS = Histogram(
+    "slack_fanout_gateway_reply_seconds",
+    "From the request's arrival to the answer returned to Slack.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3),
+)
 IN_FLIGHT = Gauge(
     "slack_fanout_gateway_publishes_in_flight",
     "Publishes awaiting their confirm.",

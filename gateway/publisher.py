@@ -27,10 +27,12 @@ from pika.channel import Channel
 from pika.exceptions import AMQPError
 from pika.frame import Method
 
+from gateway import metrics
 from gateway.confirms import ConfirmTracker, PendingConfirm
 from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, ShuttingDown
+from gateway.replies import Reply, ReplyRegistry
 from slack_fanout.envelope import CONTENT_TYPE, Envelope
-from slack_fanout.topology import INBOUND_EXCHANGE
+from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class EnvelopePublisher(Protocol):
     """What the app needs of a publisher (the benchmark swaps in its baseline)."""
 
     def publish(self, envelope: Envelope) -> None: ...
+    def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None: ...
     def ready(self) -> bool: ...
     def start(self) -> None: ...
     def close(self, timeout: float = ...) -> None: ...
@@ -81,6 +84,7 @@ class Publisher:
         self._channel: Channel | None = None
         self._tracker = ConfirmTracker()
         self._reached_ready = False
+        self._replies = ReplyRegistry()
 
     # Request threads ---------------------------------------------------------------
 
@@ -111,6 +115,21 @@ class Publisher:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None:
+        """Publish (confirmed, as ``publish``), then wait until ``reply_deadline`` for a consumer's answer.
+
+        The envelope must have ``reply_by`` set, so that it carries the reply-to address.
+        Returns ``None`` when no answer came in time; raises ``PublishFailed`` as ``publish`` does.
+        """
+        waiter = self._replies.expect(envelope.id)
+        try:
+            self.publish(
+                envelope, deadline=min(time.monotonic() + self._config.confirm_timeout, reply_deadline)
+            )
+            return waiter.wait(reply_deadline - time.monotonic())
+        finally:
+            self._replies.forget(envelope.id)
 
     def ready(self) -> bool:
         """Whether a publish would be attempted now (connected, channel open, not blocked by an alarm)."""
@@ -217,6 +236,13 @@ class Publisher:
         self._channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
 
     def _on_confirm_mode(self, _frame: Method) -> None:
+        assert self._channel is not None
+        # Direct reply-to: replies to this channel's publishes come straight back to it.
+        self._channel.basic_consume(
+            DIRECT_REPLY_TO, self._on_reply, auto_ack=True, callback=self._on_link_ready
+        )
+
+    def _on_link_ready(self, _frame: Method) -> None:
         self._reached_ready = True
         with self._lock:
             if self._state is not LinkState.CLOSED:
@@ -257,6 +283,14 @@ class Publisher:
     ) -> None:
         self._tracker.returned(properties.message_id)
         log.warning("message unroutable: no queue bound", extra={"envelope_id": properties.message_id})
+
+    def _on_reply(
+        self, _channel: Channel, _method: object, properties: pika.BasicProperties, body: bytes
+    ) -> None:
+        reply = Reply(properties.content_type or "application/octet-stream", body)
+        if not self._replies.deliver(properties.correlation_id, reply):
+            metrics.REPLIES.labels("late").inc()
+            log.info("reply after the deadline dropped", extra={"envelope_id": properties.correlation_id})
 
     def _on_blocked(self, _connection: object, _frame: object) -> None:
         self._blocked = True
@@ -308,6 +342,7 @@ class Publisher:
 
 def message_properties(envelope: Envelope) -> pika.BasicProperties:
     """Persistent, and labelled so the management UI's \"Get messages\" shows what each one is."""
+    wants_reply = envelope.reply_by is not None
     return pika.BasicProperties(
         content_type=CONTENT_TYPE,
         delivery_mode=pika.DeliveryMode.Persistent,
@@ -315,4 +350,6 @@ def message_properties(envelope: Envelope) -> pika.BasicProperties:
         timestamp=int(envelope.received_at.timestamp()),
         type=envelope.kind.value,
         app_id="slack-fanout-gateway",
+        reply_to=DIRECT_REPLY_TO if wants_reply else None,
+        correlation_id=envelope.id if wants_reply else None,
     )

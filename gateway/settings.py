@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
+from gateway.replies import DEFAULT_REPLY_KINDS
 from slack_fanout.settings import EnvSettings
 
 ONE_MIB = 1024 * 1024
@@ -29,6 +30,17 @@ class GatewaySettings(EnvSettings):
         1000, gt=0, description="Publishes one worker lets await confirms before it sheds load with 503."
     )
     retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with a 503.")
+    reply_passthrough: bool = Field(
+        False, description="Return a consumer's answer to Slack as the HTTP response (docs/replies.md)."
+    )
+    reply_deadline_ms: int = Field(
+        2500, gt=0, lt=3000, description="Longest wait for that answer, from the request's arrival."
+    )
+    reply_kinds: frozenset[str] = Field(
+        DEFAULT_REPLY_KINDS,
+        description="Request kinds and interactivity payload types that wait for an answer.",
+    )
+    max_reply_bytes: int = Field(64 * 1024, gt=0, description="A larger answer is not returned.")
     trusted_proxies: int = Field(
         0, ge=0, description="Proxies in front of the gateway whose X-Forwarded-* headers are believed."
     )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from gateway import metrics
+from gateway.extensions import current_publisher, current_settings, current_verifier
 from gateway.inbound import HandshakeReply, accept
-from gateway.publisher import EnvelopePublisher
+from gateway.replies import Reply, waits_for_reply
+from gateway.settings import GatewaySettings
 from gateway.slack_body import Handshake
-from gateway.verification import RequestVerifier
+from slack_fanout.envelope import Envelope
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("gateway", __name__)
@@ -21,28 +24,58 @@ blueprint = Blueprint("gateway", __name__)
 @blueprint.post("/slack/events")
 def inbound() -> Response | tuple[str, int]:
     """Any Slack request; ``/`` too, so an outgoing webhook aimed at a mirror can point here unchanged."""
-    started = time.perf_counter()
+    arrived = time.monotonic()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    result = accept(request.get_data(cache=False), request.content_type, headers, request.path, _verifier())
+    result = accept(
+        request.get_data(cache=False), request.content_type, headers, request.path, current_verifier()
+    )
     if isinstance(result, HandshakeReply):
         g.kind = result.handshake.value
         return _answer_handshake(result)
     g.kind = result.kind.value
+    settings = current_settings()
+    if settings.reply_passthrough and waits_for_reply(result, settings.reply_kinds):
+        return _publish_and_relay_reply(result, arrived, settings)
     with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
-        _publisher().publish(result)
+        current_publisher().publish(result)
+    _log_published(result, arrived)
+    return "", 200
+
+
+def _publish_and_relay_reply(envelope: Envelope, arrived: float, settings: GatewaySettings) -> Response:
+    """Publish as always, then answer Slack with the consumer's reply if it comes before the deadline."""
+    deadline = settings.reply_deadline_ms / 1000
+    envelope = envelope.model_copy(update={"reply_by": envelope.received_at + timedelta(seconds=deadline)})
+    with metrics.IN_FLIGHT.track_inprogress():
+        reply = current_publisher().request_reply(envelope, reply_deadline=arrived + deadline)
+    _log_published(envelope, arrived)
+    outcome = _reply_outcome(reply, settings.max_reply_bytes)
+    metrics.REPLIES.labels(outcome).inc()
+    if outcome != "in_time" or reply is None:
+        return Response(b"", status=200)
+    metrics.REPLY_SECONDS.observe(time.monotonic() - arrived)
+    return Response(reply.body, status=200, content_type=reply.content_type)
+
+
+def _reply_outcome(reply: Reply | None, max_bytes: int) -> str:
+    if reply is None:
+        return "none"
+    return "too_large" if len(reply.body) > max_bytes else "in_time"
+
+
+def _log_published(envelope: Envelope, arrived: float) -> None:
     metrics.PUBLISHED.inc()
     log.info(
         "published",
         extra={
-            "envelope_id": result.id,
-            "kind": result.kind.value,
-            "verified_by": result.verified_by.value,
-            "slack_retry_num": result.retry_num,
+            "envelope_id": envelope.id,
+            "kind": envelope.kind.value,
+            "verified_by": envelope.verified_by.value,
+            "slack_retry_num": envelope.retry_num,
             "remote_addr": request.remote_addr,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round((time.monotonic() - arrived) * 1000, 2),
         },
     )
-    return "", 200
 
 
 @blueprint.after_app_request
@@ -67,7 +100,7 @@ def healthz() -> Response:
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """Whether a request would be published now: take this gateway out of rotation if not."""
-    if _publisher().ready():
+    if current_publisher().ready():
         return jsonify(status="ready", broker="ok"), 200
     return jsonify(status="not ready", broker="unreachable"), 503
 
@@ -76,11 +109,3 @@ def _answer_handshake(reply: HandshakeReply) -> Response | tuple[str, int]:
     if reply.handshake is Handshake.URL_VERIFICATION:
         return jsonify(challenge=reply.challenge)
     return "", 200
-
-
-def _verifier() -> RequestVerifier:
-    return current_app.extensions["slack_fanout.verifier"]
-
-
-def _publisher() -> EnvelopePublisher:
-    return current_app.extensions["slack_fanout.publisher"]

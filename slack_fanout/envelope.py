@@ -72,6 +72,11 @@ class Envelope(BaseModel):
     payload: dict[str, Any] = Field(
         description="The parsed body; for interactivity, the JSON of its `payload` field."
     )
+    reply_by: AwareDatetime | None = Field(
+        None,
+        description="Set when the gateway waits for a synchronous answer: after this instant it has "
+        "answered Slack without one, so a later answer must go through response_url instead.",
+    )
 
     @property
     def event_id(self) -> str | None:

@@ -12,6 +12,9 @@ from typing import Any
 INBOUND_EXCHANGE = "slack.inbound"
 """Durable fanout exchange the gateway publishes every accepted request to."""
 
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+"""RabbitMQ's pseudo-queue for replies to the publishing channel: nothing to declare or clean up."""
+
 DELIVERY_LIMIT = 5
 """Deliveries of one message to a consumer's handler before it is dead-lettered."""
 

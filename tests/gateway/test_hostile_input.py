@@ -15,7 +15,8 @@ from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import create_app, publisher_of
+from gateway.app import create_app
+from gateway.extensions import publisher_of
 from gateway.settings import GatewaySettings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack

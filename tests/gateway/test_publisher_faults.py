@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gateway.app import create_app, publisher_of
+from gateway.app import create_app
+from gateway.extensions import publisher_of
 from gateway.settings import GatewaySettings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack

@@ -1,0 +1,32 @@
+"""Where the app keeps its per-app objects (``app.extensions``), and how request code finds them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from gateway.publisher import EnvelopePublisher
+    from gateway.settings import GatewaySettings
+    from gateway.verification import RequestVerifier
+
+SETTINGS = "slack_fanout.settings"
+VERIFIER = "slack_fanout.verifier"
+PUBLISHER = "slack_fanout.publisher"
+
+
+def publisher_of(app: Flask) -> EnvelopePublisher:
+    return app.extensions[PUBLISHER]
+
+
+def current_settings() -> GatewaySettings:
+    return current_app.extensions[SETTINGS]
+
+
+def current_verifier() -> RequestVerifier:
+    return current_app.extensions[VERIFIER]
+
+
+def current_publisher() -> EnvelopePublisher:
+    return publisher_of(current_app)

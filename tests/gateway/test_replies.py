@@ -1,0 +1,154 @@
+"""Reply passthrough: a consumer's answer, sent to the reply-to address in time, becomes Slack's response."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pika
+import pytest
+from flask import Flask
+
+from gateway.app import create_app
+from gateway.extensions import publisher_of
+from gateway.replies import waits_for_reply
+from gateway.settings import GatewaySettings
+from slack_fanout.envelope import Envelope, Kind
+from slack_fanout.settings import ConfigError, load_settings
+from slack_fanout.topology import INBOUND_EXCHANGE
+from tests.support import slack
+from tests.support.broker import VirtualHost
+from tests.support.envelopes import an_envelope
+
+DEADLINE_MS = 400
+QUEUE = "test.primary"
+
+
+class Replier:
+    """A stand-in primary: answers each message on its reply-to, after ``delay`` seconds."""
+
+    def __init__(self, vhost: VirtualHost, answer: bytes, content_type: str, delay: float = 0) -> None:
+        self.answer, self.content_type, self.delay = answer, content_type, delay
+        self.received: list[pika.BasicProperties] = []
+        self._connection = pika.BlockingConnection(pika.URLParameters(vhost.amqp_url))
+        self._channel = self._connection.channel()
+        self._channel.basic_consume(QUEUE, self._on_message, auto_ack=True)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._connection.process_data_events(time_limit=0.05)
+        self._connection.close()
+
+    def _on_message(self, channel, _method, properties: pika.BasicProperties, _body: bytes) -> None:
+        self.received.append(properties)
+        time.sleep(self.delay)
+        if properties.reply_to:
+            reply = pika.BasicProperties(
+                correlation_id=properties.correlation_id, content_type=self.content_type
+            )
+            channel.basic_publish("", properties.reply_to, self.answer, reply)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(5)
+
+
+@pytest.fixture
+def app(vhost: VirtualHost) -> Iterator[Flask]:
+    with vhost.channel() as channel:
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        for queue in (QUEUE, "test.shadow"):
+            channel.queue_declare(queue, durable=True)
+            channel.queue_bind(queue, INBOUND_EXCHANGE)
+    app = create_app(
+        GatewaySettings(
+            amqp_url=vhost.amqp_url,
+            slack_signing_secret=slack.SIGNING_SECRET,
+            reply_passthrough=True,
+            reply_deadline_ms=DEADLINE_MS,
+        )
+    )
+    yield app
+    publisher_of(app).close()
+
+
+@pytest.fixture
+def replier_factory(vhost: VirtualHost) -> Iterator:
+    repliers: list[Replier] = []
+
+    def start(answer: bytes, content_type: str = "application/json", delay: float = 0) -> Replier:
+        repliers.append(Replier(vhost, answer, content_type, delay))
+        return repliers[-1]
+
+    yield start
+    for replier in repliers:
+        replier.close()
+
+
+def post(app: Flask, request: slack.SlackRequest):
+    started = time.monotonic()
+    response = app.test_client().post(request.path, data=request.body, headers=request.headers)
+    return response, time.monotonic() - started
+
+
+def test_the_answer_of_a_consumer_is_returned_to_slack_byte_identical(
+    app: Flask, vhost: VirtualHost, replier_factory
+) -> None:
+    answer = b'{"response_type": "in_channel", "text": "Sunny in Oslo"}'
+    replier_factory(answer)
+    response, _took = post(app, slack.signed(slack.slash_command(), slack.FORM))
+    assert (response.status_code, response.data) == (200, answer)
+    assert response.content_type == "application/json"
+    [shadow_copy] = vhost.drain("test.shadow")  # still fanned out to every queue
+    assert Envelope.decode(shadow_copy).reply_by is not None
+
+
+def test_without_an_answer_slack_gets_the_empty_200_at_the_deadline(app: Flask, vhost: VirtualHost) -> None:
+    response, took = post(app, slack.signed(slack.slash_command(), slack.FORM))
+    assert (response.status_code, response.data) == (200, b"")
+    assert DEADLINE_MS / 1000 <= took < DEADLINE_MS / 1000 + 0.2
+    assert vhost.queue_depth(QUEUE) == 1  # safe in the queue, for the primary to handle later
+
+
+def test_an_answer_after_the_deadline_is_dropped_and_the_next_request_is_unaffected(
+    app: Flask, replier_factory
+) -> None:
+    replier_factory(b'{"text": "late"}', delay=DEADLINE_MS / 1000 + 0.2)
+    first, _ = post(app, slack.signed(slack.slash_command(text="first"), slack.FORM))
+    second, _ = post(app, slack.signed(slack.slash_command(text="second"), slack.FORM))
+    assert first.data == second.data == b""
+
+
+def test_events_api_callbacks_never_wait(app: Flask, replier_factory) -> None:
+    replier = replier_factory(b'{"text": "ignored"}', delay=1)
+    response, took = post(app, slack.signed(slack.event_callback(), slack.JSON))
+    assert (response.status_code, response.data) == (200, b"")
+    assert took < 0.2
+    time.sleep(0.05)
+    assert replier.received and replier.received[0].reply_to is None
+
+
+def test_a_modal_submission_gets_its_validation_errors_back(app: Flask, replier_factory) -> None:
+    answer = json.dumps({"response_action": "errors", "errors": {"title": "Too short"}}).encode()
+    replier_factory(answer)
+    payload = {"type": "view_submission", "token": slack.VERIFICATION_TOKEN, "view": {"id": "V1"}}
+    response, _ = post(app, slack.signed(slack.form({"payload": json.dumps(payload)}), slack.FORM))
+    assert response.data == answer
+
+
+def test_block_actions_do_not_wait_by_default() -> None:
+    block_action = {"kind": Kind.INTERACTIVE, "payload": {"type": "block_actions"}}
+    envelope = an_envelope().model_copy(update=block_action)
+    assert not waits_for_reply(envelope, GatewaySettings(slack_signing_secret="x").reply_kinds)
+
+
+def test_a_deadline_slack_would_not_wait_for_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "x")
+    monkeypatch.setenv("REPLY_DEADLINE_MS", "3000")
+    with pytest.raises(ConfigError, match="REPLY_DEADLINE_MS"):
+        load_settings(GatewaySettings)
