@@ -18,6 +18,8 @@ import pytest
 from tests.support.broker import Broker, VirtualHost
 from tests.support.management import ManagementApi
 
+pytest_plugins = ["tests.support.private_broker"]  # the private_broker fixture
+
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[Broker]:

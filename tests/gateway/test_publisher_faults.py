@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,6 +18,7 @@ from gateway.settings import GatewaySettings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
+from tests.support.private_broker import PrivateBroker
 from tests.support.tcp_proxy import TcpProxy
 
 CONFIRM_TIMEOUT = 0.5
@@ -125,3 +127,64 @@ def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
     finally:
         proxy.thaw()
         publisher_of(app).close(timeout=1)
+
+
+def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
+    private_broker: PrivateBroker,
+) -> None:
+    with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
+        channel = connection.channel()
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        channel.queue_declare("test.q", durable=True)
+        channel.queue_bind("test.q", INBOUND_EXCHANGE)
+    settings = GatewaySettings(
+        amqp_url=private_broker.amqp_url,
+        slack_signing_secret=slack.SIGNING_SECRET,
+        publish_timeout_seconds=CONFIRM_TIMEOUT,
+    )
+    app = create_app(settings)
+    client = app.test_client()
+    try:
+        assert post_slash_command(client)[0] == 200
+        private_broker.raise_memory_alarm()
+        during_alarm = [post_slash_command(client) for _ in range(5)]
+        assert all(status == 503 for status, _, _ in during_alarm), during_alarm
+        assert all(took < CONFIRM_TIMEOUT + 0.5 for _, _, took in during_alarm), during_alarm
+        assert "broker_blocked" in {error for _, error, _ in during_alarm}, during_alarm
+        assert client.get("/readyz").status_code == 503
+        private_broker.clear_memory_alarm()
+        give_up = time.monotonic() + 10
+        while post_slash_command(client)[0] != 200:
+            assert time.monotonic() < give_up, "still refused 10 s after the alarm cleared"
+            time.sleep(0.1)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        publisher_of(app).close(timeout=1)
+
+
+def test_across_a_broker_restart_every_200_survives_and_the_gateway_reconnects(
+    private_broker: PrivateBroker,
+) -> None:
+    with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
+        channel = connection.channel()
+        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+        channel.queue_declare("test.q", durable=True, arguments={"x-queue-type": "quorum"})
+        channel.queue_bind("test.q", INBOUND_EXCHANGE)
+    settings = GatewaySettings(amqp_url=private_broker.amqp_url, slack_signing_secret=slack.SIGNING_SECRET)
+    app = create_app(settings)
+    client = app.test_client()
+    try:
+        accepted = sum(post_slash_command(client)[0] == 200 for _ in range(20))
+        private_broker.stop_app()
+        while_down = [post_slash_command(client) for _ in range(3)]
+        assert all(status == 503 and took < 1 for status, _, took in while_down), while_down
+        private_broker.start_app()
+        give_up = time.monotonic() + 15
+        while post_slash_command(client)[0] != 200:
+            assert time.monotonic() < give_up, "no 200 within 15 s of the broker's return"
+            time.sleep(0.1)
+        accepted += 1
+    finally:
+        publisher_of(app).close(timeout=1)
+    with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
+        assert connection.channel().queue_declare("test.q", passive=True).method.message_count == accepted
