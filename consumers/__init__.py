@@ -1,0 +1,1 @@
+"""Consumer apps: each reads its own queue bound to ``slack.inbound`` and hands envelopes to a handler."""

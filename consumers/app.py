@@ -1,44 +1,45 @@
-"""Running a consumer app: settings, logging, side effects and the runtime, put together once."""
+"""A consumer app put together once: settings, logging, handler, side effects and the runtime."""
 
 from __future__ import annotations
 
 import logging
-import sys
 
-from consumers.handlers import Handler
-from consumers.runtime import Consumer, ConsumerConfig, SideEffects
+from consumers.dispatch import Dispatcher
+from consumers.handlers import load_handler
+from consumers.runtime import Consumer, ConsumerConfig
 from consumers.settings import ConsumerSettings
-from consumers.slack_actions import LiveSlack, RecordingSlack
+from consumers.slack_actions import RecordingSlack, SideEffects, live_slack
 from slack_fanout.logs import configure_logging
-from slack_fanout.settings import ConfigError, load_settings
-from slack_fanout.topology import InvalidConsumerName, check_consumer_name
+from slack_fanout.settings import load_settings
+from slack_fanout.topology import check_consumer_name
 
-RET_OK = 0
-RET_CONFIG = 2
-RET_HANDLER = 3
+log = logging.getLogger(__name__)
 
 
-def run_consumer(name: str, handler: Handler, shadow: bool, prefetch: int | None = None) -> int:
-    """Consume queue ``slack.<name>`` until stopped; returns the process exit code."""
-    try:
-        check_consumer_name(name)
-        settings = load_settings(ConsumerSettings)
-    except (ConfigError, InvalidConsumerName) as error:
-        print(f"slack-fanout consumer: {error}", file=sys.stderr)
-        return RET_CONFIG
+def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: int | None = None) -> None:
+    """Consume queue ``slack.<name>`` until SIGTERM or SIGINT.
+
+    Everything is checked before the first connection: raises ``InvalidConsumerName``,
+    ``ConfigError`` or ``HandlerNotFound`` for a consumer that could never work, and
+    ``DeclarationRefused`` when the broker's objects disagree with the topology.
+    """
+    check_consumer_name(name)
+    overrides = {} if prefetch is None else {"consumer_prefetch": prefetch}
+    settings = load_settings(ConsumerSettings, **overrides)
+    handler = load_handler(handler_reference)
     configure_logging(settings.log_level)
-    config = ConsumerConfig(
-        name=name,
-        amqp_url=settings.amqp_url.get_secret_value(),
-        prefetch=prefetch or settings.consumer_prefetch,
-    )
-    logging.getLogger(__name__).info("starting", extra={"consumer": name, "shadow": shadow})
-    Consumer(config, handler, _side_effects(settings, shadow)).run()
-    return RET_OK
+    shadow = shadow or settings.consumer_shadow
+    log.info(
+        "starting",
+        extra={"consumer": name, "handler": handler_reference, "shadow": shadow,
+               "prefetch": settings.consumer_prefetch},
+    )  # fmt: skip
+    config = ConsumerConfig(name, settings.amqp_url.get_secret_value(), settings.consumer_prefetch)
+    Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow))).run()
 
 
 def _side_effects(settings: ConsumerSettings, shadow: bool) -> SideEffects:
     if shadow:
         return RecordingSlack
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return lambda log: LiveSlack(token, settings.slack_api_url, log)
+    return live_slack(token, settings.slack_api_url)

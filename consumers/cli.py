@@ -9,31 +9,50 @@ from __future__ import annotations
 import argparse
 import sys
 
-from consumers.app import RET_HANDLER, run_consumer
-from consumers.errors import HandlerNotFound
-from consumers.handlers import load_handler
+from consumers.app import serve
+from consumers.errors import DeclarationRefused, HandlerNotFound
+from slack_fanout.settings import ConfigError
+from slack_fanout.topology import InvalidConsumerName
+
+RET_OK = 0
+RET_CONFIG = 2
+"""A bad setting or consumer name (argparse also exits 2 on bad usage)."""
+RET_IMPORT = 3
+"""The handler cannot be imported."""
+RET_DECLARATIONS = 4
+"""The broker refused the consumer's queues or binding."""
+
+_EXIT_CODES: dict[type[Exception], int] = {
+    ConfigError: RET_CONFIG,
+    InvalidConsumerName: RET_CONFIG,
+    HandlerNotFound: RET_IMPORT,
+    DeclarationRefused: RET_DECLARATIONS,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    return run(arguments.name, arguments.handler, shadow=arguments.shadow, prefetch=arguments.prefetch)
+
+
+def run(name: str, handler_reference: str, *, shadow: bool = False, prefetch: int | None = None) -> int:
+    """Serve a consumer; a failure it cannot recover from becomes one line on stderr and an exit code."""
     try:
-        handler = load_handler(arguments.handler)
-    except HandlerNotFound as error:
+        serve(name, handler_reference, shadow=shadow, prefetch=prefetch)
+    except tuple(_EXIT_CODES) as error:
         print(f"slack-fanout consumer: {error}", file=sys.stderr)
-        return RET_HANDLER
-    return run_consumer(arguments.name, handler, shadow=arguments.shadow, prefetch=arguments.prefetch)
+        return next(code for kind, code in _EXIT_CODES.items() if isinstance(error, kind))
+    return RET_OK
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m consumers", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="consume queue slack.NAME with a handler")
-    run.add_argument("name", help="consumer name: its queue is slack.NAME")
-    run.add_argument("--handler", required=True, help="package.module:function(envelope, context)")
-    run.add_argument(
-        "--shadow", action="store_true", help="record Slack side effects instead of sending them"
+    command = commands.add_parser("run", help="consume queue slack.NAME with a handler")
+    command.add_argument("name", help="consumer name: its queue is slack.NAME")
+    command.add_argument("--handler", required=True, help="package.module:function(envelope, context)")
+    command.add_argument(
+        "--shadow", action="store_true", help="record Slack calls instead of sending them (CONSUMER_SHADOW)"
     )
-    run.add_argument(
-        "--prefetch", type=int, help="unacknowledged messages at once (default: CONSUMER_PREFETCH)"
-    )
+    command.add_argument("--prefetch", type=int, help="unacknowledged messages at once (CONSUMER_PREFETCH)")
     return parser

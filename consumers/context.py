@@ -13,6 +13,12 @@ from slack_fanout.envelope import Envelope
 
 @dataclass(frozen=True)
 class Context:
+    """Passed to ``handler(envelope, context)`` with each message.
+
+    ``log`` adds ``consumer`` and ``envelope_id`` to every line; ``slack`` sends (or, in
+    shadow mode, records) calls to Slack, so a handler never needs a client of its own.
+    """
+
     consumer: str
     envelope: Envelope
     log: logging.LoggerAdapter

@@ -2,8 +2,7 @@
 
 import sys
 
-from consumers import bot
-from consumers.app import run_consumer
+from consumers.cli import run
 
 if __name__ == "__main__":
-    sys.exit(run_consumer("primary", bot.handle, shadow=False))
+    sys.exit(run("primary", "consumers.bot:handle"))

@@ -1,14 +1,22 @@
-"""A consumer's configuration, read once from the environment at start."""
+"""A consumer's configuration, read once from the environment at start and validated there."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
 
 from slack_fanout.settings import EnvSettings
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
 
 class ConsumerSettings(EnvSettings):
-    """Environment variables of the same names (upper case); secrets also as ``*_FILE``."""
+    """Environment variables of the same names (upper case); each also as ``*_FILE``.
+
+    ``--prefetch`` and ``--shadow`` on the command line override ``CONSUMER_PREFETCH`` and
+    ``CONSUMER_SHADOW``.
+    """
 
     amqp_url: SecretStr = Field(
         SecretStr("amqp://guest:guest@localhost:5672/%2F"),
@@ -19,4 +27,12 @@ class ConsumerSettings(EnvSettings):
     )
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     consumer_prefetch: int = Field(10, gt=0, le=10_000, description="Unacknowledged messages held at once.")
-    log_level: str = "INFO"
+    consumer_shadow: bool = Field(
+        False, description="Record Slack calls instead of sending them; the shadow app always does."
+    )
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value

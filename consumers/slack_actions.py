@@ -8,6 +8,7 @@ can be compared with the primary's without a user ever seeing it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -18,11 +19,17 @@ from consumers.errors import SlackCallFailed
 
 
 class SlackActions(Protocol):
+    """Every call raises ``SlackCallFailed`` when Slack refuses it, so the message is retried."""
+
     def respond(self, response_url: str, message: dict[str, Any]) -> None:
         """Post ``message`` to a request's response_url (slash commands, interactivity)."""
 
     def post_message(self, channel: str, text: str, **fields: Any) -> None:
-        """Call chat.postMessage as the bot."""
+        """Call chat.postMessage as the bot (https://api.slack.com/methods/chat.postMessage)."""
+
+
+SideEffects = Callable[[logging.LoggerAdapter], SlackActions]
+"""Builds one message's side effects around that message's logger."""
 
 
 class LiveSlack:
@@ -36,9 +43,9 @@ class LiveSlack:
         try:
             response = WebhookClient(response_url).send_dict(message)
         except (SlackClientError, OSError) as error:
-            raise SlackCallFailed(f"response_url post failed: {type(error).__name__}") from None
+            raise SlackCallFailed(f"response_url post failed: {type(error).__name__}: {error}") from error
         if response.status_code >= 300:
-            raise SlackCallFailed(f"response_url answered {response.status_code}")
+            raise SlackCallFailed(f"response_url answered HTTP {response.status_code}")
 
     def post_message(self, channel: str, text: str, **fields: Any) -> None:
         if self._client is None:
@@ -47,13 +54,14 @@ class LiveSlack:
         try:
             self._client.chat_postMessage(channel=channel, text=text, **fields)
         except SlackApiError as error:
-            raise SlackCallFailed(f"chat.postMessage failed: {error.response.get('error')}") from None
+            status, reason = error.response.status_code, error.response.get("error")
+            raise SlackCallFailed(f"chat.postMessage failed: HTTP {status}, {reason}") from error
         except (SlackClientError, OSError) as error:
-            raise SlackCallFailed(f"chat.postMessage failed: {type(error).__name__}") from None
+            raise SlackCallFailed(f"chat.postMessage failed: {type(error).__name__}: {error}") from error
 
 
 class RecordingSlack:
-    """Shadow mode: logs each side effect instead of sending it."""
+    """Shadow mode: logs each side effect instead of sending it; sends nothing, anywhere."""
 
     def __init__(self, log: logging.LoggerAdapter) -> None:
         self._log = log
@@ -65,4 +73,9 @@ class RecordingSlack:
         self._record("chat.postMessage", channel=channel, text=text, **fields)
 
     def _record(self, method: str, **arguments: Any) -> None:
+        arguments.pop("token", None)  # a handler may pass one per call; tokens never reach the logs
         self._log.info("slack call recorded", extra={"method": method, "arguments": arguments})
+
+
+def live_slack(bot_token: str | None, api_url: str) -> SideEffects:
+    return lambda log: LiveSlack(bot_token, api_url, log)

@@ -13,6 +13,7 @@ from consumers.errors import NoResponseUrl
 from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind, Verification
 from slack_fanout.logs import BoundLogger
+from tests.consumers.logged import json_lines
 from tests.support import slack
 
 
@@ -23,11 +24,21 @@ def envelope_of(kind: Kind, body: bytes, payload: dict) -> Envelope:
     )  # fmt: skip
 
 
-def run_bot(envelope: Envelope, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    caplog.set_level(logging.INFO)
+def context_for(envelope: Envelope) -> Context:
     log = BoundLogger(logging.getLogger("test.bot"), {"consumer": "shadow", "envelope_id": envelope.id})
-    bot.handle(envelope, Context("shadow", envelope, log, RecordingSlack(log)))
+    return Context("shadow", envelope, log, RecordingSlack(log))
+
+
+def run_bot(envelope: Envelope, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The Slack calls the bot made for ``envelope``."""
+    caplog.set_level(logging.INFO)
+    bot.handle(envelope, context_for(envelope))
     return [record for record in caplog.records if record.getMessage() == "slack call recorded"]
+
+
+def action_logged(caplog: pytest.LogCaptureFixture) -> str:
+    [record] = [record for record in caplog.records if record.getMessage() == "bot handled"]
+    return record.action
 
 
 def test_a_slash_command_is_answered_ephemerally_through_its_response_url(
@@ -41,6 +52,7 @@ def test_a_slash_command_is_answered_ephemerally_through_its_response_url(
         "message": {"text": "Got `/weather Oslo`", "response_type": "ephemeral"},
     }
     assert call.envelope_id and call.consumer == "shadow"
+    assert action_logged(caplog) == "respond"
 
 
 def test_a_mention_is_answered_in_its_channel(caplog: pytest.LogCaptureFixture) -> None:
@@ -52,25 +64,44 @@ def test_a_mention_is_answered_in_its_channel(caplog: pytest.LogCaptureFixture) 
     )
 
 
-def test_messages_from_bots_are_never_answered(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_plain_message_is_answered_too(caplog: pytest.LogCaptureFixture) -> None:
+    payload = json.loads(slack.event_callback(text="hello"))
+    payload["event"]["type"] = "message"
+    [call] = run_bot(envelope_of(Kind.EVENT_CALLBACK, slack.event_callback(), payload), caplog)
+    assert call.arguments["text"] == "You said: hello"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"bot_id": "B1"}, {"subtype": "message_changed"}, {"type": "reaction_added"}, {"channel": None}],
+    ids=["from-a-bot", "subtype", "other-event", "no-channel"],
+)
+def test_other_events_and_messages_from_bots_are_never_answered(
+    caplog: pytest.LogCaptureFixture, change: dict
+) -> None:
     payload = json.loads(slack.event_callback())
-    payload["event"]["bot_id"] = "B1"
+    payload["event"].update(change)
     assert run_bot(envelope_of(Kind.EVENT_CALLBACK, slack.event_callback(), payload), caplog) == []
+    assert action_logged(caplog) == "none"
 
 
 def test_a_block_action_is_acknowledged_through_its_response_url(caplog: pytest.LogCaptureFixture) -> None:
     payload = json.loads(slack.interactive_payload(slack.block_action(value="ship")))
     [call] = run_bot(envelope_of(Kind.INTERACTIVE, slack.block_action(), payload), caplog)
-    assert call.arguments["message"]["text"] == "Action received: ship"
+    assert call.arguments["message"] == {"text": "Action received: ship", "replace_original": False}
 
 
-def test_an_outgoing_webhook_causes_no_side_effect(caplog: pytest.LogCaptureFixture) -> None:
-    payload = {"text": "googlebot: hi", "trigger_word": "googlebot:", "channel_id": "C1", "user_id": "U1"}
+def test_an_outgoing_webhook_is_logged_without_its_text_and_causes_no_side_effect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    payload = {"text": "googlebot: secret plans", "trigger_word": "googlebot:", "channel_id": "C1"}
     assert run_bot(envelope_of(Kind.OUTGOING_WEBHOOK, slack.form(payload), payload), caplog) == []
+    [received] = [r for r in caplog.records if r.getMessage() == "outgoing webhook received"]
+    assert (received.trigger_word, received.channel_id) == ("googlebot:", "C1")
+    assert "secret plans" not in json_lines(caplog)
 
 
 def test_respond_without_a_response_url_is_a_named_error() -> None:
     envelope = envelope_of(Kind.EVENT_CALLBACK, b"{}", {})
-    log = BoundLogger(logging.getLogger("test.bot"), {})
     with pytest.raises(NoResponseUrl):
-        Context("primary", envelope, log, RecordingSlack(log)).respond(text="hi")
+        context_for(envelope).respond(text="hi")

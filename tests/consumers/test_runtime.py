@@ -1,22 +1,26 @@
-"""The consumer runtime as deployed: ``python -m consumers run`` against the real broker."""
+"""The consumer runtime as deployed: ``python -m consumers run`` processes against the real broker."""
 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
-from tests.support.processes import Process, python_module, running
+from tests.support.management import quote
+from tests.support.processes import Process, free_port, python_module, running
 
 NAME = "audit"
+QUEUE = consumer_queue(NAME)
+DEAD = dead_letter_queue(NAME)
 HANDLER = "tests.consumers.handlers:record"
+RETRYING = "broker connection failed; retrying"
 
 
 def envelope(text: str) -> bytes:
@@ -25,12 +29,22 @@ def envelope(text: str) -> bytes:
 
 @contextmanager
 def consumer(
-    vhost: VirtualHost, tmp_path: Path, log_name: str = "consumer.log", **env: str
+    amqp_url: str, tmp_path: Path, log_name: str = "consumer.log", prefetch: int = 1, **env: str
 ) -> Iterator[Process]:
-    process_env = {"AMQP_URL": vhost.amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt"), **env}
-    argv = python_module("consumers", "run", NAME, "--handler", HANDLER, "--prefetch", "1")
+    """The ``audit`` consumer with the recording test handler, started (stopped with SIGTERM after)."""
+    argv = python_module("consumers", "run", NAME, "--handler", HANDLER, "--prefetch", str(prefetch))
+    process_env = {"AMQP_URL": amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt"), **env}
     with running(argv, process_env, tmp_path / log_name) as process:
-        process.wait_for_log("consuming")
+        yield process
+
+
+@contextmanager
+def consuming(
+    vhost: VirtualHost, tmp_path: Path, log_name: str = "consumer.log", **options: Any
+) -> Iterator[Process]:
+    """The ``audit`` consumer on the test's vhost, once its queue is bound and consumed."""
+    with consumer(vhost.amqp_url, tmp_path, log_name, **options) as process:
+        process.wait_for_log("consuming", consumer=NAME, queue=QUEUE)
         yield process
 
 
@@ -39,90 +53,129 @@ def handled(tmp_path: Path) -> list[str]:
     return record.read_text().splitlines() if record.exists() else []
 
 
+def logged(process: Process, message: str) -> list[dict]:
+    return [record for record in process.log_records() if record["message"] == message]
+
+
 def test_a_consumer_binds_its_own_queue_and_acks_what_it_handled(vhost: VirtualHost, tmp_path: Path) -> None:
-    with consumer(vhost, tmp_path) as process:
+    with consuming(vhost, tmp_path) as process:
         publish(vhost, envelope("one"))
-        process.wait_for_log("handled")
-        assert vhost.queue_depth(consumer_queue(NAME)) == 0
+        process.wait_for_log("handled", consumer=NAME)
+        assert process.stop() == 0
     assert handled(tmp_path) == ["one"]
-    bindings = vhost.management.get(f"exchanges/{vhost.name}/{INBOUND_EXCHANGE}/bindings/source")
-    assert [b["destination"] for b in bindings] == [consumer_queue(NAME)]
+    assert vhost.queue_depth(QUEUE) == 0  # an unacked message would be back in the queue now
+    bindings = vhost.management.get(f"exchanges/{quote(vhost.name)}/{INBOUND_EXCHANGE}/bindings/source")
+    assert [b["destination"] for b in bindings] == [QUEUE]
 
 
 def test_a_failing_message_is_retried_then_dead_lettered_while_others_flow(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    with consumer(vhost, tmp_path, TEST_FAIL_ON="poison") as process:
+    with consuming(vhost, tmp_path, TEST_FAIL_ON="poison") as process:
         publish(vhost, envelope("poison"))
         publish(vhost, envelope("after"))
-        process.wait_for(lambda: vhost.queue_depth(dead_letter_queue(NAME)) == 1, "poison in the dead queue")
+        process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "poison in the dead queue")
         process.wait_for(lambda: handled(tmp_path) == ["after"], "the next message handled")
-        failures = [r for r in process.log_records() if r["message"].startswith("handler failed")]
-    assert len(failures) == DELIVERY_LIMIT + 1
+        failures = logged(process, "handler failed")
     assert [f["delivery_count"] for f in failures] == list(range(DELIVERY_LIMIT + 1))
-    assert Envelope.decode(vhost.drain(dead_letter_queue(NAME))[0]).payload["text"] == "poison"
+    assert [f["retries_left"] for f in failures] == list(range(DELIVERY_LIMIT, -1, -1))
+    assert {(f["error_type"], f["error"]) for f in failures} == {("Refused", "refusing 'poison'")}
+    assert Envelope.decode(vhost.drain(DEAD)[0]).payload["text"] == "poison"
 
 
 def test_a_message_that_is_no_envelope_is_dead_lettered_at_once(vhost: VirtualHost, tmp_path: Path) -> None:
-    with consumer(vhost, tmp_path) as process:
+    with consuming(vhost, tmp_path) as process:
         publish(vhost, b"not json at all")
         process.wait_for_log("not an envelope: dead-lettered")
-        process.wait_for(lambda: vhost.queue_depth(dead_letter_queue(NAME)) == 1, "the dead queue")
+        process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "the dead queue")
         publish(vhost, envelope("fine"))
         process.wait_for_log("handled")
-    assert vhost.drain(dead_letter_queue(NAME)) == [b"not json at all"]
+    assert vhost.drain(DEAD) == [b"not json at all"]
 
 
 def test_a_consumer_killed_mid_message_gets_it_again_after_restart(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    with consumer(vhost, tmp_path, TEST_SLEEP_SECONDS="30") as slow:
+    with consuming(vhost, tmp_path, TEST_SLEEP_SECONDS="30") as slow:
         publish(vhost, envelope("in hand"))
-        slow.wait_for_log("handler started")
+        started = slow.wait_for_log("handler started")
         slow.signal(signal.SIGKILL)
         slow.popen.wait(5)
-    with consumer(vhost, tmp_path, log_name="restarted.log") as restarted:
-        restarted.wait_for_log("handled")
+    with consuming(vhost, tmp_path, log_name="restarted.log") as restarted:
+        assert restarted.wait_for_log("handled")["envelope_id"] == started["envelope_id"]
     assert handled(tmp_path) == ["in hand"]
 
 
-def test_sigterm_finishes_and_acks_the_message_in_hand_then_exits_cleanly(
+def test_sigterm_finishes_and_acks_the_message_in_hand_and_leaves_the_rest_queued(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    with consumer(vhost, tmp_path, TEST_SLEEP_SECONDS="1") as process:
-        publish(vhost, envelope("in hand"))
-        process.wait_for_log("handler started")
+    with consuming(vhost, tmp_path, prefetch=3, TEST_SLEEP_SECONDS="1") as process:
+        for text in ("in hand", "prefetched", "also prefetched"):
+            publish(vhost, envelope(text))
+        process.wait_for_log("handler started", text="in hand")
         process.signal(signal.SIGTERM)
         assert process.popen.wait(10) == 0
         assert process.wait_for_log("handled")
+        assert logged(process, "stopped")
     assert handled(tmp_path) == ["in hand"]
-    assert vhost.queue_depth(consumer_queue(NAME)) == 0
+    assert vhost.queue_depth(QUEUE) == 2
 
 
-def test_a_lost_broker_connection_is_re_established(vhost: VirtualHost, tmp_path: Path) -> None:
-    with consumer(vhost, tmp_path) as process:
+def test_a_handler_slower_than_the_heartbeat_timeout_keeps_its_connection(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    with consumer(f"{vhost.amqp_url}?heartbeat=1", tmp_path, TEST_SLEEP_SECONDS="4") as process:
+        process.wait_for_log("consuming")
+        publish(vhost, envelope("slow"))
+        process.wait_for_log("handled", timeout=20)
+        assert process.stop() == 0
+    assert logged(process, RETRYING) == []
+    assert handled(tmp_path) == ["slow"]
+    assert vhost.queue_depth(QUEUE) == 0
+
+
+def test_a_lost_broker_connection_is_re_established_with_the_same_declarations(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    with consuming(vhost, tmp_path) as process:
+        assert connection_names(vhost) == [f"slack-fanout consumer {NAME}"]
         vhost.close_client_connections()
-        process.wait_for_log("broker connection lost; reconnecting")
-        process.wait_for(lambda: len([r for r in process.log_records() if r["message"] == "consuming"]) == 2,
-                         "consuming again", timeout=20)  # fmt: skip
+        process.wait_for_log(RETRYING, attempt=1)
+        process.wait_for(lambda: len(logged(process, "consuming")) == 2, "consuming again", timeout=20)
         publish(vhost, envelope("after reconnect"))
         process.wait_for_log("handled")
 
 
-@pytest.mark.parametrize(
-    ("argv", "exit_code", "message"),
-    [
-        (["run", "audit", "--handler", "no.such.module:f"], 3, "cannot import"),
-        (["run", "audit", "--handler", "tests.consumers.handlers:missing"], 3, "has no function"),
-        (["run", "audit", "--handler", "tests.consumers.handlers"], 3, "package.module:function"),
-        (["run", "Bad Name!", "--handler", HANDLER], 2, "consumer name"),
-    ],
-    ids=["unimportable", "missing-function", "no-colon", "bad-name"],
-)
-def test_a_misconfigured_consumer_refuses_to_start_with_a_clear_message(
-    tmp_path: Path, argv: list[str], exit_code: int, message: str
+def test_a_deleted_queue_is_declared_again_and_consumed(vhost: VirtualHost, tmp_path: Path) -> None:
+    with consuming(vhost, tmp_path) as process:
+        vhost.management.delete(f"queues/{quote(vhost.name)}/{quote(QUEUE)}")
+        retry = process.wait_for_log(RETRYING)
+        assert retry["error"].startswith("ConsumerCancelled")
+        process.wait_for(lambda: len(logged(process, "consuming")) == 2, "consuming again", timeout=20)
+        publish(vhost, envelope("after"))
+        process.wait_for_log("handled")
+    assert handled(tmp_path) == ["after"]
+
+
+def test_an_unreachable_broker_is_retried_with_growing_delays_and_sigterm_still_stops_it(
+    tmp_path: Path,
 ) -> None:
-    with running(python_module("consumers", *argv), {}, tmp_path / "cli.log") as process:
-        assert process.popen.wait(20) == exit_code
-    assert message in process.log_text()
-    assert "Traceback" not in process.log_text()
+    with consumer(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F", tmp_path) as process:
+        process.wait_for(lambda: len(logged(process, RETRYING)) >= 3, "3 attempts")
+        process.signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        assert process.popen.wait(5) == 0
+        assert time.monotonic() - stopping < 1
+    attempts = logged(process, RETRYING)
+    assert [a["attempt"] for a in attempts[:3]] == [1, 2, 3]
+    assert [a["retry_in_s"] for a in attempts[:3]] == [0.5, 1.0, 2.0]
+    assert "guest:guest" not in process.log_text()
+
+
+def connection_names(vhost: VirtualHost, timeout: float = 15) -> list[str]:
+    """The consumer's connections as the broker names them (the management API lists them after a while)."""
+    deadline = time.monotonic() + timeout
+    while not (connections := vhost.management.get(f"vhosts/{quote(vhost.name)}/connections")):
+        assert time.monotonic() < deadline, "no connection listed"
+        time.sleep(0.2)
+    return [c["client_properties"]["connection_name"] for c in connections]

@@ -1,19 +1,22 @@
-"""Specification of live Slack side effects, against a local stand-in for Slack."""
+"""Specification of the Slack side effects: live ones against a local stand-in for Slack, recorded ones."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from consumers.errors import SlackCallFailed
-from consumers.slack_actions import LiveSlack
+from consumers.slack_actions import LiveSlack, RecordingSlack
 from slack_fanout.logs import BoundLogger
+from tests.consumers.logged import json_lines
 from tests.support.processes import free_port
 from tests.support.recorder import SlackRecorder
 
-LOG = BoundLogger(logging.getLogger("test.slack"), {})
+LOG = BoundLogger(logging.getLogger("test.slack"), {"envelope_id": "e1"})
 
 
 @pytest.fixture
@@ -21,6 +24,16 @@ def recorder() -> Iterator[SlackRecorder]:
     recorder = SlackRecorder()
     yield recorder
     recorder.close()
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    """A server that answers every POST with HTTP 501 (a handler class without ``do_POST``)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def test_respond_posts_the_message_as_json_to_the_response_url(recorder: SlackRecorder) -> None:
@@ -33,6 +46,7 @@ def test_post_message_calls_chat_post_message_with_the_bot_token(recorder: Slack
     LiveSlack("xoxb-1", f"{recorder.url}/api/", LOG).post_message("C1", "hello")
     [call] = recorder.calls_to("/api/chat.postMessage")
     assert call.headers["Authorization"] == "Bearer xoxb-1"
+    assert call.json() == {"channel": "C1", "text": "hello"}
 
 
 def test_without_a_bot_token_post_message_is_skipped_not_failed(
@@ -48,3 +62,29 @@ def test_an_unreachable_response_url_is_a_failure_so_the_message_is_retried() ->
         LiveSlack(None, "http://127.0.0.1:9/api/", LOG).respond(
             f"http://127.0.0.1:{free_port()}/x", {"text": "hi"}
         )
+
+
+def test_a_response_url_answering_an_error_status_is_a_failure(refusing_server: str) -> None:
+    with pytest.raises(SlackCallFailed, match="HTTP 501"):
+        LiveSlack(None, f"{refusing_server}/api/", LOG).respond(f"{refusing_server}/x", {"text": "hi"})
+
+
+def test_slack_refusing_chat_post_message_is_a_failure(refusing_server: str) -> None:
+    with pytest.raises(SlackCallFailed, match="HTTP 501"):
+        LiveSlack("xoxb-1", f"{refusing_server}/api/", LOG).post_message("C1", "hello")
+
+
+def test_recording_logs_each_call_with_its_arguments_and_never_a_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    recording = RecordingSlack(LOG)
+    recording.respond("https://hooks.example/1", {"text": "hi"})
+    recording.post_message("C1", "hello", token="xoxb-secret", thread_ts="1.2")
+
+    calls = [(r.method, r.arguments, r.envelope_id) for r in caplog.records]
+    assert calls == [
+        ("respond", {"response_url": "https://hooks.example/1", "message": {"text": "hi"}}, "e1"),
+        ("chat.postMessage", {"channel": "C1", "text": "hello", "thread_ts": "1.2"}, "e1"),
+    ]
+    assert "xoxb-secret" not in json_lines(caplog)

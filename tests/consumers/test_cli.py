@@ -1,0 +1,100 @@
+"""A consumer that could never work refuses to start: one line on stderr and a named exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumers.cli import RET_CONFIG, RET_DECLARATIONS, RET_IMPORT
+from slack_fanout.topology import consumer_queue
+from tests.support.broker import VirtualHost
+from tests.support.processes import python_module, running
+
+HANDLER = "tests.consumers.handlers:record"
+
+MISCONFIGURATIONS = [
+    pytest.param("no.such.module:f", {}, RET_IMPORT, "cannot import 'no.such.module'", id="unimportable"),
+    pytest.param(
+        "tests.consumers.fails_at_import:f",
+        {},
+        RET_IMPORT,
+        "RuntimeError: this module fails at import",
+        id="fails-at-import",
+    ),
+    pytest.param(
+        "tests.consumers.handlers:missing", {}, RET_IMPORT, "has no function 'missing'", id="missing-function"
+    ),
+    pytest.param("tests.consumers.handlers", {}, RET_IMPORT, "package.module:function", id="no-colon"),
+    pytest.param(
+        HANDLER,
+        {"CONSUMER_PREFETCH": "0"},
+        RET_CONFIG,
+        "CONSUMER_PREFETCH: Input should be",
+        id="bad-prefetch",
+    ),
+    pytest.param(
+        HANDLER, {"LOG_LEVEL": "LOUD"}, RET_CONFIG, "LOG_LEVEL: Input should be", id="bad-log-level"
+    ),
+    pytest.param(
+        HANDLER,
+        {"SLACK_BOT_TOKEN_FILE": "/no/such/file"},
+        RET_CONFIG,
+        "SLACK_BOT_TOKEN_FILE=/no/such/file: cannot read it",
+        id="unreadable-secret",
+    ),
+]
+
+
+@pytest.mark.parametrize(("handler", "env", "exit_code", "message"), MISCONFIGURATIONS)
+def test_a_misconfigured_consumer_refuses_to_start_with_one_clear_line(
+    tmp_path: Path, handler: str, env: dict[str, str | None], exit_code: int, message: str
+) -> None:
+    argv = python_module("consumers", "run", "audit", "--handler", handler)
+    assert_refused(refusal(argv, env, tmp_path), exit_code, message)
+
+
+def test_a_command_line_option_is_checked_like_its_setting(tmp_path: Path) -> None:
+    argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--prefetch", "0")
+    assert_refused(
+        refusal(argv, {}, tmp_path), RET_CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0"
+    )
+
+
+def test_a_consumer_name_that_would_make_a_bad_queue_name_is_refused(tmp_path: Path) -> None:
+    argv = python_module("consumers", "run", "Bad Name!", "--handler", HANDLER)
+    assert_refused(refusal(argv, {}, tmp_path), RET_CONFIG, "consumer name 'Bad Name!' must be")
+
+
+@pytest.mark.parametrize("app", ["consumers.primary", "consumers.shadow"])
+def test_the_apps_check_their_settings_the_same_way(tmp_path: Path, app: str) -> None:
+    refused = refusal(python_module(app), {"CONSUMER_PREFETCH": "-1"}, tmp_path)
+    assert_refused(refused, RET_CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0")
+
+
+def test_a_queue_the_broker_holds_with_other_arguments_stops_the_consumer(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    with vhost.channel() as channel:
+        channel.queue_declare(consumer_queue("audit"), durable=True)  # a classic queue, not a quorum one
+    argv = python_module("consumers", "run", "audit", "--handler", HANDLER)
+    exit_code, output = refusal(argv, {"AMQP_URL": vhost.amqp_url}, tmp_path)
+    assert exit_code == RET_DECLARATIONS
+    assert "slack-fanout consumer: the broker refused the declarations: PRECONDITION_FAILED" in output
+    assert "inequivalent arg" in output and "for queue 'slack.audit'" in output
+    assert "Traceback" not in output
+
+
+def refusal(argv: list[str], env: dict[str, str | None], tmp_path: Path) -> tuple[int, str]:
+    """The exit code and the output of a consumer expected to stop by itself."""
+    with running(argv, env, tmp_path / "consumer.log") as process:
+        exit_code = process.popen.wait(20)
+    return exit_code, process.log_text()
+
+
+def assert_refused(refused: tuple[int, str], exit_code: int, message: str) -> None:
+    code, output = refused
+    assert code == exit_code, output
+    [line] = output.splitlines()
+    assert line.startswith("slack-fanout consumer: ")
+    assert message in line

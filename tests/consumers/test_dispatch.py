@@ -1,0 +1,110 @@
+"""Specification of what becomes of one message, before any broker is involved."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import pytest
+
+from consumers.context import Context
+from consumers.dispatch import Delivery, Dispatcher, Outcome
+from consumers.handlers import Handler
+from consumers.slack_actions import RecordingSlack
+from slack_fanout.envelope import Envelope
+from slack_fanout.topology import DELIVERY_LIMIT
+from tests.consumers.logged import json_lines
+from tests.support.envelopes import an_envelope
+
+seen: list[tuple[Envelope, Context]] = []
+
+
+def remember(envelope: Envelope, context: Context) -> None:
+    seen.append((envelope, context))
+    context.log.info("handler says hello")
+
+
+def explode(_envelope: Envelope, _context: Context) -> None:
+    raise KeyError("missing field")
+
+
+def dispatch(handler: Handler, body: bytes, delivery_count: int = 0) -> Outcome:
+    return Dispatcher("audit", handler, RecordingSlack).process(Delivery(body, delivery_count))
+
+
+def logged(caplog: pytest.LogCaptureFixture, message: str) -> logging.LogRecord:
+    [record] = [record for record in caplog.records if record.getMessage() == message]
+    return record
+
+
+@pytest.fixture(autouse=True)
+def _capture(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    seen.clear()
+
+
+def test_a_handled_message_is_acked_and_logged_with_the_hash_of_its_bytes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    envelope = an_envelope("hi")
+    body = envelope.encode()
+
+    assert dispatch(remember, body) is Outcome.ACK
+
+    [(received, _context)] = seen
+    assert received == envelope
+    handled = logged(caplog, "handled")
+    assert (handled.consumer, handled.envelope_id, handled.kind) == ("audit", envelope.id, "slash_command")
+    assert handled.message_sha256 == hashlib.sha256(body).hexdigest()
+    assert handled.duration_ms >= 0
+
+
+def test_the_context_logs_with_the_consumer_and_envelope_id_and_records_in_shadow_mode(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    envelope = an_envelope()
+    dispatch(remember, envelope.encode())
+
+    [(_envelope, context)] = seen
+    line = logged(caplog, "handler says hello")
+    assert (line.consumer, line.envelope_id) == ("audit", envelope.id)
+    assert isinstance(context.slack, RecordingSlack)
+
+
+def test_a_failing_handler_has_the_message_retried_and_says_how_many_retries_are_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    envelope = an_envelope()
+
+    assert dispatch(explode, envelope.encode(), delivery_count=2) is Outcome.RETRY
+
+    failed = logged(caplog, "handler failed")
+    assert (failed.envelope_id, failed.error_type, failed.error) == (
+        envelope.id,
+        "KeyError",
+        "'missing field'",
+    )
+    assert (failed.delivery_count, failed.retries_left) == (2, DELIVERY_LIMIT - 2)
+    assert failed.exc_info is not None  # the traceback, for whoever fixes the handler
+
+
+def test_on_its_last_allowed_delivery_a_failure_leaves_no_retries(caplog: pytest.LogCaptureFixture) -> None:
+    dispatch(explode, an_envelope().encode(), delivery_count=DELIVERY_LIMIT)
+    assert logged(caplog, "handler failed").retries_left == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json: SECRET", b'{"version": 1, "kind": "slash_command", "body": "SECRET"}', b"\xff\xfe SECRET"],
+    ids=["not-json", "incomplete", "not-utf8"],
+)
+def test_a_message_that_is_no_envelope_is_dead_lettered_without_logging_its_body(
+    caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    assert dispatch(remember, body) is Outcome.DEAD_LETTER
+
+    assert seen == []
+    rejected = logged(caplog, "not an envelope: dead-lettered")
+    assert rejected.message_sha256 == hashlib.sha256(body).hexdigest()
+    assert rejected.reason
+    assert "SECRET" not in json_lines(caplog)

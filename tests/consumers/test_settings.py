@@ -1,0 +1,64 @@
+"""Specification of a consumer's settings: read from the environment (or files), checked at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumers.settings import ConsumerSettings
+from slack_fanout.settings import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for field in ConsumerSettings.model_fields:
+        monkeypatch.delenv(field.upper(), raising=False)
+        monkeypatch.delenv(f"{field.upper()}_FILE", raising=False)
+
+
+def test_the_defaults_suit_a_local_broker_and_the_real_slack() -> None:
+    settings = load_settings(ConsumerSettings)
+    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@localhost:5672/%2F"
+    assert settings.slack_bot_token is None
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert (settings.consumer_prefetch, settings.consumer_shadow, settings.log_level) == (10, False, "INFO")
+
+
+def test_the_bot_token_can_come_from_a_file_and_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text("xoxb-from-file\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    settings = load_settings(ConsumerSettings)
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file"
+    assert "xoxb-from-file" not in repr(settings)
+
+
+def test_a_command_line_prefetch_overrides_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSUMER_PREFETCH", "50")
+    assert load_settings(ConsumerSettings, consumer_prefetch=3).consumer_prefetch == 3
+
+
+def test_the_log_level_is_accepted_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    assert load_settings(ConsumerSettings).log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CONSUMER_PREFETCH", "0", "CONSUMER_PREFETCH: Input should be greater than 0"),
+        ("CONSUMER_PREFETCH", "many", "CONSUMER_PREFETCH: Input should be a valid integer"),
+        ("CONSUMER_SHADOW", "perhaps", "CONSUMER_SHADOW: Input should be a valid boolean"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: Input should be 'DEBUG', 'INFO'"),
+    ],
+)
+def test_a_bad_value_is_one_readable_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(ConsumerSettings)
+    assert "\n" not in str(raised.value)
