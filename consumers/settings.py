@@ -30,6 +30,11 @@ class ConsumerSettings(EnvSettings):
     consumer_shadow: bool = Field(
         False, description="Record Slack calls instead of sending them; the shadow app always does."
     )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        description="Re-sign each request with a fresh timestamp before handing it to a hosted app "
+        "(--wsgi, --forward), so its own signature check passes however long it waited in the queue.",
+    )
     log_level: LogLevel = "INFO"
 
     @field_validator("log_level", mode="before")

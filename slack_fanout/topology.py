@@ -16,7 +16,7 @@ DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 """RabbitMQ's pseudo-queue for replies to the publishing channel: nothing to declare or clean up."""
 
 DELIVERY_LIMIT = 5
-"""Deliveries of one message to a consumer's handler before it is dead-lettered."""
+"""Failed deliveries a message may have beyond the first: the sixth failure dead-letters it."""
 
 _CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
@@ -45,8 +45,8 @@ def consumer_queue_arguments(name: str) -> dict[str, Any]:
     """A quorum queue: replicated when clustered, and it counts deliveries itself.
 
     The broker dead-letters a message through the default exchange to the consumer's
-    dead-letter queue once it has been delivered ``DELIVERY_LIMIT`` times, so a poison
-    message can neither block the queue nor loop forever.
+    dead-letter queue after ``DELIVERY_LIMIT`` + 1 failed deliveries, so a poison message
+    can neither block the queue nor loop forever.
     """
     return {
         "x-queue-type": "quorum",
