@@ -18,6 +18,18 @@ DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 DELIVERY_LIMIT = 5
 """Failed deliveries a message may have beyond the first: the sixth failure dead-letters it."""
 
+UNBOUNDED_CONSUMERS = frozenset({"primary"})
+"""Consumers whose queues may grow without bound: every other one is capped by policy, so a
+shadow that stops consuming can never fill the broker into an alarm that blocks the gateway."""
+
+BOUNDED_QUEUE_MAX_LENGTH = 100_000
+"""Messages a bounded consumer's queue keeps; past it the oldest are dropped, never the publisher refused."""
+
+BOUNDED_QUEUE_MESSAGE_TTL_MS = 24 * 3600 * 1000
+"""A bounded consumer that is away for a day has missed that day's requests, not stored them."""
+
+BOUNDED_DEAD_LETTER_MAX_LENGTH = 10_000
+
 _CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
@@ -60,6 +72,28 @@ def dead_letter_queue_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
 
 
+def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
+    """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
+
+    Overflow drops the oldest message (``drop-head``): ``reject-publish`` would nack the
+    gateway and turn a full shadow queue into 503s for Slack. Dropped messages are
+    dead-lettered, so the dead-letter queues are capped too.
+    """
+    unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
+    return [
+        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({unbounded})$)[a-z0-9_-]+$",
+                {"max-length": max_length, "overflow": "drop-head",
+                 "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS}),
+        _policy(vhost, "slack-bounded-dead-letters", rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$",
+                {"max-length": BOUNDED_DEAD_LETTER_MAX_LENGTH, "overflow": "drop-head"}),
+    ]  # fmt: skip
+
+
+def _policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) -> dict[str, Any]:
+    return {"vhost": vhost, "name": name, "pattern": pattern, "apply-to": "queues", "priority": 0,
+            "definition": definition}  # fmt: skip
+
+
 def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str = "/") -> dict[str, Any]:
     """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``)."""
     queues = []
@@ -78,6 +112,7 @@ def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str =
              "destination_type": "queue", "routing_key": "", "arguments": {}}
             for name in consumers
         ],
+        "policies": bounding_policies(vhost),
     }  # fmt: skip
 
 

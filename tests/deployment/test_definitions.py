@@ -55,6 +55,27 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
     assert sorted(b["destination"] for b in bindings) == ["slack.primary", "slack.shadow"]
 
 
+def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -> None:
+    vhost.management.request("POST", "definitions", committed_definitions(vhost.name))
+    for extra in ("audit", "primary-candidate"):  # consumers added later are bounded too
+        with vhost.channel() as channel:
+            channel.queue_declare(topology.consumer_queue(extra), durable=True,
+                                  arguments=topology.consumer_queue_arguments(extra))  # fmt: skip
+    expected = {
+        "slack.primary": None,
+        "slack.primary.dead": None,
+        "slack.shadow": "slack-bounded-consumers",
+        "slack.audit": "slack-bounded-consumers",
+        "slack.primary-candidate": "slack-bounded-consumers",
+        "slack.shadow.dead": "slack-bounded-dead-letters",
+    }
+    for queue, policy in expected.items():
+        vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
+        assert vhost.management.wait_for(
+            lambda q=vhost_queue: vhost.management.get(q).get("policy"), policy
+        ), queue
+
+
 def test_the_consumers_declarations_agree_with_the_loaded_definitions(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,15 @@ class ManagementApi:
 
     def delete_vhost(self, vhost: str) -> None:
         self.delete(f"vhosts/{quote(vhost)}")
+
+    def wait_for(self, read: Callable[[], Any], expected: Any, timeout: float = 10) -> bool:
+        """Whether ``read()`` returns ``expected`` within ``timeout``: the API's view lags the broker's."""
+        deadline = time.monotonic() + timeout
+        while read() != expected:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     def queue(self, vhost: str, name: str) -> dict[str, Any]:
         return self.get(f"queues/{quote(vhost)}/{quote(name)}")
