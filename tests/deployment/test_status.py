@@ -1,0 +1,80 @@
+"""``python -m slack_fanout.status``: what an operator or a health check reads about each consumer queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slack_fanout import topology
+from slack_fanout.status import QueueStatus, consumer_queues
+from tests.support.broker import VirtualHost, publish
+from tests.support.envelopes import an_envelope
+from tests.support.processes import python_module, running
+
+
+def status(**fields: object) -> QueueStatus:
+    defaults = dict(consumer="shadow", messages=0, unacked=0, consumers=1, publish_rate=0.0, deliver_rate=0.0,
+                    ack_rate=0.0, dead_letters=0, bound=1000)  # fmt: skip
+    return QueueStatus(**{**defaults, **fields})
+
+
+def test_a_queue_nobody_consumes_needs_attention() -> None:
+    assert status(consumers=0).problems == ["no consumer"]
+
+
+def test_a_queue_near_its_bound_needs_attention_and_an_unbounded_one_never_does() -> None:
+    assert status(messages=900).problems[0].startswith("at 90% of its bound")
+    assert status(messages=899).problems == []
+    assert status(messages=10**9, bound=None).problems == []
+
+
+def test_dead_letter_queues_are_counted_with_their_consumer_not_listed_apart() -> None:
+    queues = [
+        {"name": "slack.primary", "messages": 3, "consumers": 1},
+        {"name": "slack.primary.dead", "messages": 2},
+        {"name": "amq.gen-x", "messages": 1},
+    ]
+    [primary] = consumer_queues(queues)
+    assert (primary.consumer, primary.messages, primary.dead_letters, primary.bound) == (
+        "primary",
+        3,
+        2,
+        None,
+    )
+
+
+def run_status(vhost: VirtualHost, tmp_path: Path) -> tuple[int, str]:
+    env = {"RABBITMQ_VHOST": vhost.name, "RABBITMQ_MANAGEMENT_URL": vhost.management.base_url,
+           "RABBITMQ_MANAGEMENT_USER": vhost.management.username,
+           "RABBITMQ_MANAGEMENT_PASSWORD": vhost.management.password}  # fmt: skip
+    with running(python_module("slack_fanout.status"), env, tmp_path / "status.log") as process:
+        code = process.popen.wait(30)
+    return code, process.log_text()
+
+
+def test_status_exits_non_zero_while_a_consumer_is_missing_and_zero_once_all_consume(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    vhost.management.request("POST", "definitions", topology.definitions(vhost=vhost.name))
+    publish(vhost, an_envelope().encode())
+    code, output = run_status(vhost, tmp_path)
+    assert code == 1
+    assert "no consumer" in output and "shadow" in output and "primary" in output
+
+    env = {"AMQP_URL": vhost.amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt")}
+    argv = ["--handler", "tests.consumers.handlers:record"]
+    with (
+        running(
+            python_module("consumers", "run", "primary", *argv), env, tmp_path / "primary.log"
+        ) as primary,
+        running(python_module("consumers", "run", "shadow", *argv), env, tmp_path / "shadow.log") as shadow,
+    ):
+        primary.wait_for_log("consuming")
+        shadow.wait_for_log("consuming")
+        assert vhost.management.wait_for(lambda: run_status(vhost, tmp_path)[0], 0, timeout=20), output
+
+
+def test_status_says_when_it_cannot_read_the_management_api(tmp_path: Path) -> None:
+    env = {"RABBITMQ_MANAGEMENT_URL": "http://127.0.0.1:9"}
+    with running(python_module("slack_fanout.status"), env, tmp_path / "status.log") as process:
+        assert process.popen.wait(30) == 2
+    assert "cannot read the management API" in process.log_text()
