@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pika
 
-from slack_fanout.topology import consumer_queue, dead_letter_queue
+from slack_fanout.topology import RETRY_DELAYS_MS, consumer_queue, dead_letter_queue, retry_queue
 from tests.support import http, slack
 from tests.support.private_broker import PrivateBroker
 from tests.support.processes import Process, free_port, http_ok, python_module
@@ -81,7 +81,7 @@ class System:
     def queue_depths(self) -> dict[str, int]:
         with pika.BlockingConnection(pika.URLParameters(self.broker.amqp_url)) as connection:
             channel = connection.channel()
-            queues = [consumer_queue(name) for name in CONSUMERS] + [dead_letter_queue(n) for n in CONSUMERS]
+            queues = [queue for name in CONSUMERS for queue in _queues_of(name)]
             return {
                 queue: channel.queue_declare(queue, passive=True).method.message_count for queue in queues
             }
@@ -206,9 +206,15 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
     return answers, accounts
 
 
-def wait_for_drain(system: System, timeout: float = 60) -> None:
+def _queues_of(name: str) -> list[str]:
+    waiting = [retry_queue(name, delay) for delay in RETRY_DELAYS_MS]
+    return [consumer_queue(name), *waiting, dead_letter_queue(name)]
+
+
+def wait_for_drain(system: System, timeout: float = 120) -> None:
+    """Until nothing waits for a consumer any more: neither in its queue nor in a retry queue."""
     deadline = time.monotonic() + timeout
-    while any(system.queue_depths()[consumer_queue(name)] for name in CONSUMERS):
+    while any(depth for queue, depth in system.queue_depths().items() if not queue.endswith(".dead")):
         if time.monotonic() > deadline:
             return
         time.sleep(0.5)

@@ -34,7 +34,12 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
         extra={"consumer": name, "handler": handler_reference, "shadow": shadow,
                "prefetch": settings.consumer_prefetch},
     )  # fmt: skip
-    config = ConsumerConfig(name, settings.amqp_url.get_secret_value(), settings.consumer_prefetch)
+    config = ConsumerConfig(
+        name,
+        settings.amqp_url.get_secret_value(),
+        settings.consumer_prefetch,
+        retry_delays_ms=settings.consumer_retry_delays_ms,
+    )
     Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow))).run()
 
 

@@ -1,10 +1,14 @@
 """The consumer runtime: one queue of its own, each message handed to the handler, settled after it.
 
 At-least-once: a message is acknowledged only once the handler has returned, so a
-consumer that dies mid-message gets it again. A handler that raises has the message
-rejected back to the queue; the quorum queue counts deliveries and, past the topology's
-delivery limit, dead-letters it to ``slack.<name>.dead``, so a poison message is neither
-lost nor retried forever. A message that is not an envelope goes there at once.
+consumer that dies mid-message gets it again. When the handler raises, a copy of the
+message is parked (confirmed) in the retry queue for its next wait, which the broker sends
+back to the consumer's queue after the delay, and only then is the original acknowledged;
+after the last retry the message goes to ``slack.<name>.dead`` with its last error. Waits
+grow (``topology.RETRY_DELAYS_MS``), so a downstream that is down for minutes costs no
+message, and none is held in memory meanwhile. A message that is not an envelope is
+dead-lettered at once; one that crashes the consumer every time is dead-lettered by the
+quorum queue's delivery limit.
 
 The handler runs on a worker thread while the main thread keeps the connection alive
 (heartbeats, signals), so a slow handler does not get its connection closed under it;
@@ -51,6 +55,7 @@ class ConsumerConfig:
     name: str
     amqp_url: str
     prefetch: int
+    retry_delays_ms: tuple[int, ...] = topology.RETRY_DELAYS_MS
     reconnect_delay_min: float = 0.5
     reconnect_delay_max: float = 30.0
 
@@ -107,10 +112,11 @@ class Consumer:
         """
         parameters = pika.URLParameters(self._config.amqp_url)
         parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
-        session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config.name)
+        session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config)
         try:
             channel = session.connection.channel()
             self._declare(channel)
+            session.open_retry_channel()
             channel.basic_qos(prefetch_count=self._config.prefetch)
             channel.add_on_cancel_callback(_cancelled_by_broker)
             tag = channel.basic_consume(self._queue, session.on_message)
@@ -137,6 +143,12 @@ class Consumer:
                 self._queue, durable=True, arguments=topology.consumer_queue_arguments(name)
             )
             channel.queue_bind(self._queue, topology.INBOUND_EXCHANGE)
+            for delay in self._config.retry_delays_ms:
+                channel.queue_declare(
+                    topology.retry_queue(name, delay),
+                    durable=True,
+                    arguments=topology.retry_queue_arguments(name, delay),
+                )
         except ChannelClosedByBroker as error:
             if error.reply_code in _REFUSALS:
                 raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
@@ -146,20 +158,30 @@ class Consumer:
 class _Session:
     """One connection and the worker thread that runs the handler for the messages it delivers."""
 
-    def __init__(self, connection: pika.BlockingConnection, dispatcher: Dispatcher, name: str) -> None:
+    def __init__(
+        self, connection: pika.BlockingConnection, dispatcher: Dispatcher, config: ConsumerConfig
+    ) -> None:
         self.connection = connection
         self._dispatcher = dispatcher
-        self._name = name
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"handler-{name}")
+        self._config = config
+        self._name = config.name
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"handler-{config.name}")
         self._in_hand: list[Future[None]] = []
+        self._retry_channel: BlockingChannel | None = None
+
+    def open_retry_channel(self) -> None:
+        """A channel in confirm mode: a retry copy must be safe before its original is acknowledged."""
+        self._retry_channel = self.connection.channel()
+        self._retry_channel.confirm_delivery()
 
     def on_message(
         self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
-        delivery = Delivery(body, _delivery_count(properties))
+        delivery = Delivery(body, _retries(properties))
+        message = _Message(channel, method.delivery_tag, properties, body)
         self._in_hand[:] = [future for future in self._in_hand if not future.done()]
-        self._in_hand.append(self._worker.submit(self._process, channel, method.delivery_tag, delivery))
+        self._in_hand.append(self._worker.submit(self._process, message, delivery))
 
     def finish(self) -> None:
         """On stop: drop what has not started, let the running handler finish, then send its settlement."""
@@ -178,34 +200,69 @@ class _Session:
         if self.connection.is_open:
             self.connection.close()
 
-    def _process(self, channel: BlockingChannel, tag: int, delivery: Delivery) -> None:
+    def _process(self, message: _Message, delivery: Delivery) -> None:
         """On the worker thread: run the handler, then have the connection's thread settle the message."""
         outcome = self._dispatcher.process(delivery)
         try:
-            self.connection.add_callback_threadsafe(functools.partial(_settle, channel, tag, outcome))
+            self.connection.add_callback_threadsafe(functools.partial(self._settle, message, outcome))
         except ConnectionWrongStateError:
             log.warning(
                 "connection lost before the message was settled; the broker will deliver it again",
                 extra={"consumer": self._name, "outcome": outcome.value},
             )
 
+    def _settle(self, message: _Message, outcome: Outcome) -> None:
+        """On the connection's thread."""
+        if not message.channel.is_open:
+            return  # the tag died with the channel; the broker redelivers the message
+        if outcome is Outcome.RETRY:
+            self._park_for_retry(message)
+        if outcome is Outcome.DEAD_LETTER:
+            message.channel.basic_reject(message.tag, requeue=False)  # the queue dead-letters it
+        else:
+            message.channel.basic_ack(message.tag)
 
-def _settle(channel: BlockingChannel, tag: int, outcome: Outcome) -> None:
-    """On the connection's thread. A reject (unlike a nack) counts as a failed delivery on every RabbitMQ
-    version (4.3 stopped counting nacks), so the delivery limit always ends a poison message's retries.
-    """
-    if not channel.is_open:
-        return  # the tag died with the channel; the broker redelivers the message
-    if outcome is Outcome.ACK:
-        channel.basic_ack(tag)
-    else:
-        channel.basic_reject(tag, requeue=outcome is Outcome.RETRY)
+    def _park_for_retry(self, message: _Message) -> None:
+        """Publish a copy, confirmed, to the next retry queue, or to the dead-letter queue after the last."""
+        assert self._retry_channel is not None
+        retries = _retries(message.properties)
+        delays = self._config.retry_delays_ms
+        target = (
+            topology.retry_queue(self._name, delays[retries])
+            if retries < len(delays)
+            else topology.dead_letter_queue(self._name)
+        )
+        headers = {**(message.properties.headers or {}), RETRIES_HEADER: retries + 1}
+        headers.pop("x-delivery-count", None)
+        properties = BasicProperties(
+            content_type=message.properties.content_type,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=message.properties.message_id,
+            timestamp=message.properties.timestamp,
+            type=message.properties.type,
+            app_id=message.properties.app_id,
+            headers=headers,
+        )
+        self._retry_channel.basic_publish("", target, message.body, properties, mandatory=True)
+
+
+@dataclass(frozen=True)
+class _Message:
+    channel: BlockingChannel
+    tag: int
+    properties: BasicProperties
+    body: bytes
+
+
+RETRIES_HEADER = "x-slack-fanout-retries"
+"""Retries this consumer has already made of a message: per-consumer state, so it lives in a header
+of the consumer's own copy, never in the body every consumer shares."""
 
 
 def _cancelled_by_broker(_frame: object) -> None:
     raise ConsumerCancelled("the broker cancelled the consumer (queue deleted?)")
 
 
-def _delivery_count(properties: BasicProperties) -> int:
-    """Earlier deliveries of this message, as the quorum queue counts them."""
-    return int((properties.headers or {}).get("x-delivery-count", 0))
+def _retries(properties: BasicProperties) -> int:
+    value = (properties.headers or {}).get(RETRIES_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from slack_fanout.settings import EnvSettings
+from slack_fanout.topology import RETRY_DELAYS_MS
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -29,6 +30,11 @@ class ConsumerSettings(EnvSettings):
     consumer_prefetch: int = Field(10, gt=0, le=10_000, description="Unacknowledged messages held at once.")
     consumer_shadow: bool = Field(
         False, description="Record Slack calls instead of sending them; the shadow app always does."
+    )
+    consumer_retry_delays_ms: tuple[int, ...] = Field(
+        RETRY_DELAYS_MS,
+        min_length=1,
+        description="Waits before each retry of a failed message (a JSON list); then the dead-letter queue.",
     )
     slack_signing_secret: SecretStr | None = Field(
         None,

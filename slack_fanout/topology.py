@@ -15,8 +15,15 @@ INBOUND_EXCHANGE = "slack.inbound"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 """RabbitMQ's pseudo-queue for replies to the publishing channel: nothing to declare or clean up."""
 
+RETRY_DELAYS_MS = (1_000, 5_000, 30_000, 120_000, 600_000)
+"""How long a failed message waits before each retry; after the last retry fails, it is dead-lettered.
+
+Each wait happens in a queue of its own whose TTL sends the message back, so nothing is
+held unacknowledged in a consumer's memory while it waits."""
+
 DELIVERY_LIMIT = 5
-"""Failed deliveries a message may have beyond the first: the sixth failure dead-letters it."""
+"""Backstop for messages that never get as far as a failure (a consumer that crashes on them):
+past this many redeliveries beyond the first, the quorum queue dead-letters them itself."""
 
 UNBOUNDED_CONSUMERS = frozenset({"primary"})
 """Consumers whose queues may grow without bound: every other one is capped by policy, so a
@@ -72,6 +79,21 @@ def dead_letter_queue_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
 
 
+def retry_queue(name: str, delay_ms: int) -> str:
+    """Where a failed message of consumer ``name`` waits ``delay_ms`` before its retry."""
+    return f"{consumer_queue(name)}.retry.{delay_ms}ms"
+
+
+def retry_queue_arguments(name: str, delay_ms: int) -> dict[str, Any]:
+    """Nobody consumes it: at the TTL the broker dead-letters the message back to the consumer's queue."""
+    return {
+        "x-queue-type": "classic",
+        "x-message-ttl": delay_ms,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": consumer_queue(name),
+    }
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
     """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
 
@@ -100,6 +122,10 @@ def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str =
     for name in consumers:
         queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
         queues.append(_queue(consumer_queue(name), vhost, consumer_queue_arguments(name)))
+        queues.extend(
+            _queue(retry_queue(name, delay), vhost, retry_queue_arguments(name, delay))
+            for delay in RETRY_DELAYS_MS
+        )
     return {
         "vhosts": [{"name": vhost}],
         "exchanges": [

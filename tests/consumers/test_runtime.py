@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from consumers.runtime import RETRIES_HEADER
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
 from tests.support.broker import VirtualHost, publish
@@ -68,19 +72,46 @@ def test_a_consumer_binds_its_own_queue_and_acks_what_it_handled(vhost: VirtualH
     assert [b["destination"] for b in bindings] == [QUEUE]
 
 
-def test_a_failing_message_is_retried_then_dead_lettered_while_others_flow(
+SHORT_DELAYS_MS = [100, 200, 300, 400, 500]
+
+
+def test_a_failing_message_is_retried_after_growing_delays_then_dead_lettered_while_others_flow(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    with consuming(vhost, tmp_path, TEST_FAIL_ON="poison") as process:
+    delays = json.dumps(SHORT_DELAYS_MS)
+    with consuming(vhost, tmp_path, TEST_FAIL_ON="poison", CONSUMER_RETRY_DELAYS_MS=delays) as process:
         publish(vhost, envelope("poison"))
         publish(vhost, envelope("after"))
-        process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "poison in the dead queue")
         process.wait_for(lambda: handled(tmp_path) == ["after"], "the next message handled")
+        process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "poison in the dead queue")
         failures = logged(process, "handler failed")
-    assert [f["delivery_count"] for f in failures] == list(range(DELIVERY_LIMIT + 1))
+    assert [f["delivery_count"] for f in failures] == list(range(len(SHORT_DELAYS_MS) + 1))
     assert [f["retries_left"] for f in failures] == list(range(DELIVERY_LIMIT, -1, -1))
     assert {(f["error_type"], f["error"]) for f in failures} == {("Refused", "refusing 'poison'")}
-    assert Envelope.decode(vhost.drain(DEAD)[0]).payload["text"] == "poison"
+    waits = [later - earlier for earlier, later in itertools.pairwise(timestamps(failures))]
+    assert all(wait >= delay / 1000 for wait, delay in zip(waits, SHORT_DELAYS_MS, strict=True)), waits
+    with vhost.channel() as channel:
+        _method, properties, body = channel.basic_get(DEAD, auto_ack=True)
+    assert Envelope.decode(body).payload["text"] == "poison"
+    assert properties.headers[RETRIES_HEADER] == len(SHORT_DELAYS_MS) + 1
+
+
+def test_a_downstream_down_for_a_while_costs_no_message(vhost: VirtualHost, tmp_path: Path) -> None:
+    outage = tmp_path / "downstream-down"
+    outage.touch()
+    delays = json.dumps(SHORT_DELAYS_MS)
+    with consuming(vhost, tmp_path, TEST_FAIL_WHILE=str(outage), CONSUMER_RETRY_DELAYS_MS=delays) as process:
+        for number in range(5):
+            publish(vhost, envelope(f"m{number}"))
+        process.wait_for(lambda: len(logged(process, "handler failed")) >= 10, "failures during the outage")
+        outage.unlink()
+        process.wait_for(lambda: len(handled(tmp_path)) == 5, "every message handled once it is back")
+    assert sorted(handled(tmp_path)) == [f"m{number}" for number in range(5)]
+    assert vhost.queue_depth(DEAD) == 0
+
+
+def timestamps(records: list[dict[str, Any]]) -> list[float]:
+    return [datetime.fromisoformat(record["time"]).timestamp() for record in records]
 
 
 def test_a_message_that_is_no_envelope_is_dead_lettered_at_once(vhost: VirtualHost, tmp_path: Path) -> None:

@@ -50,6 +50,11 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
         "slack.shadow": topology.consumer_queue_arguments("shadow"),
         "slack.primary.dead": topology.dead_letter_queue_arguments(),
         "slack.shadow.dead": topology.dead_letter_queue_arguments(),
+        **{
+            topology.retry_queue(name, delay): topology.retry_queue_arguments(name, delay)
+            for name in ("primary", "shadow")
+            for delay in topology.RETRY_DELAYS_MS
+        },
     }
     bindings = api.get(f"exchanges/{quote(vhost.name)}/{topology.INBOUND_EXCHANGE}/bindings/source")
     assert sorted(b["destination"] for b in bindings) == ["slack.primary", "slack.shadow"]
