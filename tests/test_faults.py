@@ -1,0 +1,15 @@
+"""A short fault run: every request answered 200 is handled by every consumer, whatever restarts.
+
+The full run, with every scenario and then all of them mixed, is ``python -m bench.fault_run``
+(docs/reliability.md); this one injects each fault once at a lower rate.
+"""
+
+from bench.fault_run import SCENARIOS, run
+
+
+def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:
+    answers, accounts = run(list(SCENARIOS), rate=40, settle=2, mixed=False)
+    assert answers[200] > 200
+    for name, account in accounts.items():
+        assert account.lost == [], f"{name} lost {len(account.lost)} requests answered 200"
+        assert account.dead_letters == 0, name
