@@ -6,7 +6,10 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN useradd --create-home --uid 10001 --user-group app
+RUN useradd --create-home --uid 10001 --user-group app \
+    && mkdir -p /var/lib/slack-fanout && chown app:app /var/lib/slack-fanout
+# Consumers' dedupe ledgers; compose keeps it on a volume per consumer.
+ENV CONSUMER_STATE_DIR=/var/lib/slack-fanout
 WORKDIR /app
 
 COPY pyproject.toml README.md ./

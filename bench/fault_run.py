@@ -63,8 +63,12 @@ class System:
         self.gateway.wait_for(lambda: http_ok(f"{self.url}/readyz"), "the gateway to be ready", 30)
 
     def start_consumer(self, name: str) -> None:
-        env = {"AMQP_URL": self.broker.amqp_url, "FAULT_RECORD_FILE": str(self.record_file(name)),
-               "FAULT_FAIL_FLAG": str(self.fail_flag)}  # fmt: skip
+        env = {
+            "AMQP_URL": self.broker.amqp_url,
+            "FAULT_RECORD_FILE": str(self.record_file(name)),
+            "FAULT_FAIL_FLAG": str(self.fail_flag),
+            "CONSUMER_STATE_DIR": str(self.workdir / "state"),
+        }
         process = Process(python_module("consumers", "run", name, "--handler", HANDLER), env, self._log(name))
         process.wait_for_log("consuming", timeout=30)
         self.consumers[name] = process

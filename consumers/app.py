@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from consumers.dedupe import Ledger
 from consumers.dispatch import Dispatcher
 from consumers.handlers import load_handler
 from consumers.runtime import Consumer, ConsumerConfig
@@ -40,7 +41,11 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
         settings.consumer_prefetch,
         retry_delays_ms=settings.consumer_retry_delays_ms,
     )
-    Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow))).run()
+    ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
+    try:
+        Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow), ledger)).run()
+    finally:
+        ledger.close()
 
 
 def _side_effects(settings: ConsumerSettings, shadow: bool) -> SideEffects:

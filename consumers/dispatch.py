@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from consumers.context import Context
+from consumers.dedupe import Ledger, identity
 from consumers.handlers import Handler
 from consumers.slack_actions import SideEffects
 from slack_fanout.envelope import DecodeError, Envelope
@@ -38,16 +39,19 @@ class Outcome(Enum):
 class Delivery:
     body: bytes
     delivery_count: int = 0
-    """Earlier deliveries of this message, as the quorum queue counts them (``x-delivery-count``)."""
+    """Retries this consumer already made of the message (header ``x-slack-fanout-retries``)."""
 
 
 class Dispatcher:
     """Hands each delivery to the handler with a fresh context, and logs what became of it."""
 
-    def __init__(self, consumer: str, handler: Handler, side_effects: SideEffects) -> None:
+    def __init__(
+        self, consumer: str, handler: Handler, side_effects: SideEffects, ledger: Ledger | None = None
+    ) -> None:
         self._consumer = consumer
         self._handler = handler
         self._side_effects = side_effects
+        self._ledger = ledger
 
     def process(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
@@ -62,6 +66,10 @@ class Dispatcher:
             log.error("not an envelope: dead-lettered", extra={**fields, "reason": error.reason})
             return Outcome.DEAD_LETTER
         fields.update(envelope_id=envelope.id, kind=envelope.kind.value)
+        request = identity(envelope)
+        if self._ledger is not None and self._ledger.seen(request):
+            log.info("duplicate skipped: already handled", extra={**fields, "request": request})
+            return Outcome.ACK
         message_log = BoundLogger(_handler_log, {"consumer": self._consumer, "envelope_id": envelope.id})
         context = Context(self._consumer, envelope, message_log, self._side_effects(message_log))
         try:
@@ -69,6 +77,8 @@ class Dispatcher:
         except Exception as error:
             log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
             return Outcome.RETRY
+        if self._ledger is not None:
+            self._ledger.record(request)
         log.info("handled", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
         return Outcome.ACK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -35,6 +36,10 @@ class ConsumerSettings(EnvSettings):
         RETRY_DELAYS_MS,
         min_length=1,
         description="Waits before each retry of a failed message (a JSON list); then the dead-letter queue.",
+    )
+    consumer_state_dir: Path = Field(
+        Path.home() / ".local" / "state" / "slack-fanout",
+        description="Where each consumer keeps its ledger of handled requests (dedupe); keep it on a volume.",
     )
     slack_signing_secret: SecretStr | None = Field(
         None,

@@ -48,6 +48,12 @@ def vhost(broker: Broker, request: pytest.FixtureRequest) -> Iterator[VirtualHos
         broker.management.delete_vhost(name)
 
 
+@pytest.fixture(autouse=True)
+def consumer_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consumers started by a test keep their dedupe ledger in a directory of the test's own."""
+    monkeypatch.setenv("CONSUMER_STATE_DIR", str(tmp_path_factory.mktemp("consumer-state")))
+
+
 def _broker_from_url(url: str, management_url: str | None) -> Broker:
     parts = urllib.parse.urlsplit(url)
     username = urllib.parse.unquote(parts.username or "guest")

@@ -210,3 +210,20 @@ def connection_names(vhost: VirtualHost, timeout: float = 15) -> list[str]:
         assert time.monotonic() < deadline, "no connection listed"
         time.sleep(0.2)
     return [c["client_properties"]["connection_name"] for c in connections]
+
+
+def test_a_slack_retry_of_an_event_already_handled_has_no_second_effect_even_after_a_restart(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    def event(text: str) -> bytes:
+        first_try = an_envelope(text)
+        return first_try.model_copy(update={"payload": {**first_try.payload, "event_id": "Ev-once"}}).encode()
+
+    with consuming(vhost, tmp_path) as process:
+        publish(vhost, event("first try"))
+        process.wait_for_log("handled", consumer=NAME)
+    with consuming(vhost, tmp_path, log_name="restarted.log") as restarted:
+        publish(vhost, event("slack retry"))
+        restarted.wait_for_log("duplicate skipped: already handled", request="event:Ev-once")
+    assert handled(tmp_path) == ["first try"]
+    assert vhost.queue_depth(QUEUE) == 0
