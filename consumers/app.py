@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from consumers import metrics
 from consumers.dedupe import Ledger
 from consumers.dispatch import Dispatcher
 from consumers.handlers import load_handler
@@ -41,6 +42,8 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
         settings.consumer_prefetch,
         retry_delays_ms=settings.consumer_retry_delays_ms,
     )
+    if settings.consumer_metrics_port:
+        metrics.serve(settings.consumer_metrics_port)
     ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
     try:
         Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow), ledger)).run()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from consumers import metrics
 from consumers.context import Context
 from consumers.dedupe import Ledger, identity
 from consumers.handlers import Handler
@@ -64,21 +65,26 @@ class Dispatcher:
             envelope = Envelope.decode(delivery.body)
         except DecodeError as error:
             log.error("not an envelope: dead-lettered", extra={**fields, "reason": error.reason})
+            metrics.MESSAGES.labels(self._consumer, "not_an_envelope").inc()
             return Outcome.DEAD_LETTER
         fields.update(envelope_id=envelope.id, kind=envelope.kind.value)
         request = identity(envelope)
         if self._ledger is not None and self._ledger.seen(request):
             log.info("duplicate skipped: already handled", extra={**fields, "request": request})
+            metrics.MESSAGES.labels(self._consumer, "duplicate").inc()
             return Outcome.ACK
         message_log = BoundLogger(_handler_log, {"consumer": self._consumer, "envelope_id": envelope.id})
         context = Context(self._consumer, envelope, message_log, self._side_effects(message_log))
         try:
-            self._handler(envelope, context)
+            with metrics.HANDLER_SECONDS.labels(self._consumer).time():
+                self._handler(envelope, context)
         except Exception as error:
             log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
+            metrics.MESSAGES.labels(self._consumer, "failed").inc()
             return Outcome.RETRY
         if self._ledger is not None:
             self._ledger.record(request)
+        metrics.MESSAGES.labels(self._consumer, "handled").inc()
         log.info("handled", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
         return Outcome.ACK
 

@@ -37,6 +37,7 @@ from pika.exceptions import (
 )
 from pika.spec import Basic, BasicProperties
 
+from consumers import metrics
 from consumers.dispatch import Delivery, Dispatcher, Outcome
 from consumers.errors import ConsumerCancelled, DeclarationRefused
 from slack_fanout import topology
@@ -227,9 +228,10 @@ class _Session:
         assert self._retry_channel is not None
         retries = _retries(message.properties)
         delays = self._config.retry_delays_ms
+        retry = retries < len(delays)
         target = (
             topology.retry_queue(self._name, delays[retries])
-            if retries < len(delays)
+            if retry
             else topology.dead_letter_queue(self._name)
         )
         headers = {**(message.properties.headers or {}), RETRIES_HEADER: retries + 1}
@@ -244,6 +246,7 @@ class _Session:
             headers=headers,
         )
         self._retry_channel.basic_publish("", target, message.body, properties, mandatory=True)
+        metrics.MESSAGES.labels(self._name, "retried" if retry else "dead_lettered").inc()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class ConsumerSettings(EnvSettings):
         Path.home() / ".local" / "state" / "slack-fanout",
         description="Where each consumer keeps its ledger of handled requests (dedupe); keep it on a volume.",
     )
+    consumer_metrics_port: int | None = Field(
+        None, gt=0, lt=65536, description="Serve Prometheus metrics on this port (none: not served)."
+    )
     slack_signing_secret: SecretStr | None = Field(
         None,
         description="Re-sign each request with a fresh timestamp before handing it to a hosted app "

@@ -15,6 +15,7 @@ from typing import Any
 from consumers.runtime import RETRIES_HEADER
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
+from tests.support import http
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
 from tests.support.management import quote
@@ -227,3 +228,22 @@ def test_a_slack_retry_of_an_event_already_handled_has_no_second_effect_even_aft
         restarted.wait_for_log("duplicate skipped: already handled", request="event:Ev-once")
     assert handled(tmp_path) == ["first try"]
     assert vhost.queue_depth(QUEUE) == 0
+
+
+def test_a_consumer_serves_prometheus_metrics_of_what_became_of_its_messages(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    port = free_port()
+    delays = json.dumps([50])
+    with consuming(vhost, tmp_path, CONSUMER_METRICS_PORT=str(port), TEST_FAIL_ON="poison",
+                   CONSUMER_RETRY_DELAYS_MS=delays) as process:  # fmt: skip
+        publish(vhost, envelope("fine"))
+        publish(vhost, envelope("poison"))
+        process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "poison in the dead queue")
+        exposition = http.get(f"http://127.0.0.1:{port}/metrics").body.decode()
+    for outcome, count in {"handled": 1, "failed": 2, "retried": 1, "dead_lettered": 1}.items():
+        assert (
+            f'slack_fanout_consumer_messages_total{{consumer="audit",outcome="{outcome}"}} {count}.0'
+            in exposition
+        )
+    assert 'slack_fanout_consumer_handler_seconds_count{consumer="audit"} 3.0' in exposition
