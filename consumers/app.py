@@ -40,6 +40,7 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
         name,
         settings.amqp_url.get_secret_value(),
         settings.consumer_prefetch,
+        concurrency=settings.consumer_concurrency,
         retry_delays_ms=settings.consumer_retry_delays_ms,
     )
     if settings.consumer_metrics_port:

@@ -11,6 +11,7 @@ share its queue must share the file's directory (a volume), or accept rare dupli
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +27,10 @@ def identity(envelope: Envelope) -> str:
 
 
 class Ledger:
+    """Thread-safe: handlers may run on several threads (``CONSUMER_CONCURRENCY``)."""
+
     def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -34,10 +38,13 @@ class Ledger:
         self._db.execute("DELETE FROM handled WHERE at < ?", (time.time() - RETENTION_SECONDS,))
 
     def seen(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM handled WHERE key = ?", (key,)).fetchone() is not None
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM handled WHERE key = ?", (key,)).fetchone() is not None
 
     def record(self, key: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", (key, time.time()))
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", (key, time.time()))
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()

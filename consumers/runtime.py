@@ -56,6 +56,7 @@ class ConsumerConfig:
     name: str
     amqp_url: str
     prefetch: int
+    concurrency: int = 1
     retry_delays_ms: tuple[int, ...] = topology.RETRY_DELAYS_MS
     reconnect_delay_min: float = 0.5
     reconnect_delay_max: float = 30.0
@@ -166,7 +167,7 @@ class _Session:
         self._dispatcher = dispatcher
         self._config = config
         self._name = config.name
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"handler-{config.name}")
+        self._worker = ThreadPoolExecutor(config.concurrency, thread_name_prefix=f"handler-{config.name}")
         self._in_hand: list[Future[None]] = []
         self._retry_channel: BlockingChannel | None = None
 

@@ -29,6 +29,9 @@ class ConsumerSettings(EnvSettings):
     )
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     consumer_prefetch: int = Field(10, gt=0, le=10_000, description="Unacknowledged messages held at once.")
+    consumer_concurrency: int = Field(
+        1, gt=0, le=256, description="Handlers running at once (threads); at most the prefetch is useful."
+    )
     consumer_shadow: bool = Field(
         False, description="Record Slack calls instead of sending them; the shadow app always does."
     )

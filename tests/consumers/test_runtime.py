@@ -247,3 +247,13 @@ def test_a_consumer_serves_prometheus_metrics_of_what_became_of_its_messages(
             in exposition
         )
     assert 'slack_fanout_consumer_handler_seconds_count{consumer="audit"} 3.0' in exposition
+
+
+def test_with_concurrency_several_handlers_run_at_once(vhost: VirtualHost, tmp_path: Path) -> None:
+    with consuming(vhost, tmp_path, prefetch=4, CONSUMER_CONCURRENCY="4", TEST_SLEEP_SECONDS="1") as process:
+        for number in range(4):
+            publish(vhost, envelope(f"m{number}"))
+        process.wait_for(lambda: len(handled(tmp_path)) == 4, "all four handled")
+        messages = [record["message"] for record in process.log_records()]
+    first_done = messages.index("handled")
+    assert messages[:first_done].count("handler started") == 4
