@@ -168,7 +168,7 @@ class _Session:
         self._config = config
         self._name = config.name
         self._worker = ThreadPoolExecutor(config.concurrency, thread_name_prefix=f"handler-{config.name}")
-        self._in_hand: list[Future[None]] = []
+        self._in_hand: set[Future[None]] = set()  # each leaves the set when done
         self._retry_channel: BlockingChannel | None = None
 
     def open_retry_channel(self) -> None:
@@ -182,12 +182,13 @@ class _Session:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
         delivery = Delivery(body, _retries(properties))
         message = _Message(channel, method.delivery_tag, properties, body)
-        self._in_hand[:] = [future for future in self._in_hand if not future.done()]
-        self._in_hand.append(self._worker.submit(self._process, message, delivery))
+        future = self._worker.submit(self._process, message, delivery)
+        self._in_hand.add(future)
+        future.add_done_callback(self._in_hand.discard)
 
     def finish(self) -> None:
         """On stop: drop what has not started, let the running handler finish, then send its settlement."""
-        running = [future for future in self._in_hand if not future.cancel()]
+        running = [future for future in list(self._in_hand) if not future.cancel()]
         while not all(future.done() for future in running):
             self.connection.process_data_events(time_limit=0.1)  # heartbeats, while the handler finishes
         self.connection.process_data_events(time_limit=0)  # runs the settlement the worker handed over
