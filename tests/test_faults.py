@@ -13,3 +13,12 @@ def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:
     for name, account in accounts.items():
         assert account.lost == [], f"{name} lost {len(account.lost)} requests answered 200"
         assert account.dead_letters == 0, name
+
+
+def test_a_bounded_shadow_that_overflows_loses_only_what_its_bound_dropped() -> None:
+    _answers, accounts = run(["consumers-down"], rate=60, settle=1, mixed=False, shadow_bound=100)
+    primary, shadow = accounts["primary"], accounts["shadow"]
+    assert primary.lost == [] and primary.dead_letters == 0
+    assert shadow.lost, "the shadow's queue should have overflowed its bound of 100 while it was down"
+    assert shadow.unexplained == 0
+    assert len(shadow.lost) == shadow.dead_letters

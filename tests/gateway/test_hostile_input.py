@@ -7,6 +7,7 @@ publishes nothing; everything accepted is in the bound queue, exactly once.
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from collections.abc import Iterator
 
@@ -87,12 +88,14 @@ def assert_sound(app: Flask, vhost: VirtualHost, body: bytes, headers: dict[str,
         assert response.json is not None and response.json["error"] and response.json["message"]
 
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+_FIXTURES_OK = [HealthCheck.function_scoped_fixture]  # the app and vhost are per module, on purpose
+settings.register_profile("default", max_examples=150, deadline=None, suppress_health_check=_FIXTURES_OK)
+settings.register_profile("fuzz", max_examples=5_000, deadline=None, suppress_health_check=_FIXTURES_OK)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "default")
+)  # HYPOTHESIS_PROFILE=fuzz: the long run
 
 
-@SETTINGS
 @given(body=st.binary(max_size=2048), content_type=CONTENT_TYPES, sign=st.booleans())
 def test_random_bytes_never_cause_a_server_error(
     app: Flask, hostile_vhost: VirtualHost, body: bytes, content_type: str, sign: bool
@@ -101,7 +104,6 @@ def test_random_bytes_never_cause_a_server_error(
     assert_sound(app, hostile_vhost, body, headers)
 
 
-@SETTINGS
 @given(value=JSON_VALUES, event_type=SLACK_TYPES, content_type=CONTENT_TYPES)
 def test_any_signed_json_never_causes_a_server_error(
     app: Flask, hostile_vhost: VirtualHost, value: object, event_type: str | None, content_type: str
@@ -111,7 +113,6 @@ def test_any_signed_json_never_causes_a_server_error(
     assert_sound(app, hostile_vhost, body, {"Content-Type": content_type, **slack.sign(body)})
 
 
-@SETTINGS
 @given(
     fields=st.lists(st.tuples(FORM_KEYS, st.text(max_size=40) | JSON_VALUES.map(json.dumps)), max_size=8),
     with_token=st.booleans(),
@@ -126,7 +127,6 @@ def test_any_form_with_repeated_or_missing_fields_never_causes_a_server_error(
     assert_sound(app, hostile_vhost, body, headers)
 
 
-@SETTINGS
 @example(timestamp="١٥٣١٤٢٠٦١٨", signature="v0=é", retry_num="²")  # digits to str.isdigit(), not to int()
 @given(
     timestamp=HEADER_TEXT | st.integers().map(str),
