@@ -129,20 +129,26 @@ def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
         publisher_of(app).close(timeout=1)
 
 
-def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
-    private_broker: PrivateBroker,
-) -> None:
+def app_on_private_broker(private_broker: PrivateBroker) -> Flask:
+    """The gateway app on a node of the test's own, with a durable quorum queue bound to its exchange."""
     with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
         channel = connection.channel()
         channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare("test.q", durable=True)
+        channel.queue_declare("test.q", durable=True, arguments={"x-queue-type": "quorum"})
         channel.queue_bind("test.q", INBOUND_EXCHANGE)
-    settings = GatewaySettings(
-        amqp_url=private_broker.amqp_url,
-        slack_signing_secret=slack.SIGNING_SECRET,
-        publish_timeout_seconds=CONFIRM_TIMEOUT,
+    return create_app(
+        GatewaySettings(
+            amqp_url=private_broker.amqp_url,
+            slack_signing_secret=slack.SIGNING_SECRET,
+            publish_timeout_seconds=CONFIRM_TIMEOUT,
+        )
     )
-    app = create_app(settings)
+
+
+def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
+    private_broker: PrivateBroker,
+) -> None:
+    app = app_on_private_broker(private_broker)
     client = app.test_client()
     try:
         assert post_slash_command(client)[0] == 200
@@ -165,13 +171,7 @@ def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
 def test_across_a_broker_restart_every_200_survives_and_the_gateway_reconnects(
     private_broker: PrivateBroker,
 ) -> None:
-    with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
-        channel = connection.channel()
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare("test.q", durable=True, arguments={"x-queue-type": "quorum"})
-        channel.queue_bind("test.q", INBOUND_EXCHANGE)
-    settings = GatewaySettings(amqp_url=private_broker.amqp_url, slack_signing_secret=slack.SIGNING_SECRET)
-    app = create_app(settings)
+    app = app_on_private_broker(private_broker)
     client = app.test_client()
     try:
         accepted = sum(post_slash_command(client)[0] == 200 for _ in range(20))
