@@ -50,9 +50,10 @@ HANDLER = "bench.fault_handlers:record"
 class System:
     """The broker, the gateway and the consumers, each of which a scenario may break."""
 
-    def __init__(self, workdir: Path, shadow_bound: int) -> None:
+    def __init__(self, workdir: Path, shadow_bound: int, down_seconds: float) -> None:
         self.workdir = workdir
         self.shadow_bound = shadow_bound
+        self.down_seconds = down_seconds
         self.broker = PrivateBroker()
         self.fail_flag = workdir / "downstream-down"
         self.consumers: dict[str, Process] = {}
@@ -141,10 +142,10 @@ def handler_failing(system: System, seconds: float = 3) -> None:
     system.fail_flag.unlink()
 
 
-def consumers_down(system: System, seconds: float = 10) -> None:
+def consumers_down(system: System) -> None:
     for name in CONSUMERS:
         system.stop_consumer(name, signal.SIGTERM)
-    time.sleep(seconds)
+    time.sleep(system.down_seconds)
     for name in CONSUMERS:
         system.start_consumer(name)
 
@@ -251,9 +252,10 @@ def run(
     settle: float,
     mixed: bool,
     shadow_bound: int = BOUNDED_QUEUE_MAX_LENGTH,
+    down_seconds: float = 10,
 ) -> tuple[collections.Counter, dict]:
     """Inject each scenario under load, ``settle`` seconds apart; returns the final accounting."""
-    system = System(Path(tempfile.mkdtemp(prefix="slack-fanout-faults-")), shadow_bound)
+    system = System(Path(tempfile.mkdtemp(prefix="slack-fanout-faults-")), shadow_bound, down_seconds)
     try:
         system.start()
         load = Load(system.url, rate)

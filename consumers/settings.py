@@ -47,11 +47,6 @@ class ConsumerSettings(EnvSettings):
     consumer_metrics_port: int | None = Field(
         None, gt=0, lt=65536, description="Serve Prometheus metrics on this port (none: not served)."
     )
-    slack_signing_secret: SecretStr | None = Field(
-        None,
-        description="Re-sign each request with a fresh timestamp before handing it to a hosted app "
-        "(--wsgi, --forward), so its own signature check passes however long it waited in the queue.",
-    )
     log_level: LogLevel = "INFO"
 
     @field_validator("log_level", mode="before")
