@@ -278,12 +278,15 @@ def render(answers: collections.Counter, accounts: dict[str, ConsumerAccount]) -
         f"requests: {sum(answers.values())}  "
         + "  ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=str)),
         "",
-        "| consumer | handled | duplicates | lost (200, not handled) | handled, no 200 | dead-lettered |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| consumer | bounded | handled | duplicates | lost (200, not handled) | handled, no 200 "
+        "| dead-lettered | unexplained loss |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, a in accounts.items():
+        bounded = "yes" if a.bounded else "no"
         lines.append(
-            f"| {name} | {a.handled} | {a.duplicates} | {len(a.lost)} | {a.without_200} | {a.dead_letters} |"
+            f"| {name} | {bounded} | {a.handled} | {a.duplicates} | {len(a.lost)} | {a.without_200} "
+            f"| {a.dead_letters} | {a.unexplained} |"
         )
     return "\n".join(lines)
 
@@ -296,10 +299,13 @@ def main() -> int:
     parser.add_argument("--mixed", action="store_true", help="then inject them all again, in random order")
     parser.add_argument("--shadow-bound", type=int, default=BOUNDED_QUEUE_MAX_LENGTH,
                         help="bounded consumers' queue cap; a small one shows drops counted")  # fmt: skip
+    parser.add_argument(
+        "--down", type=float, default=60, help="seconds the consumers stay down (consumers-down)"
+    )
     arguments = parser.parse_args()
     scenarios = list(SCENARIOS) if arguments.scenarios == "all" else arguments.scenarios.split(",")
     answers, accounts = run(
-        scenarios, arguments.rate, arguments.settle, arguments.mixed, arguments.shadow_bound
+        scenarios, arguments.rate, arguments.settle, arguments.mixed, arguments.shadow_bound, arguments.down
     )
     print(render(answers, accounts))
     unexplained = {name: a.lost[:10] for name, a in accounts.items() if a.unexplained}
