@@ -1,4 +1,4 @@
-# One image for the gateway and every consumer; compose picks the command.
+# One image for the gateway and every consumer; compose.yaml picks each service's command.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -12,11 +12,19 @@ RUN useradd --create-home --uid 10001 --user-group app \
 ENV CONSUMER_STATE_DIR=/var/lib/slack-fanout
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+# The runtime dependencies first, in a layer of their own, so that a code change does not
+# reinstall them. No extras: the test tools stay out of the image.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY README.md ./
 COPY slack_fanout ./slack_fanout
 COPY gateway ./gateway
 COPY consumers ./consumers
-RUN pip install .
+RUN pip install --no-deps . && pip check
 
 USER app
 EXPOSE 8000
