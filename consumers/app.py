@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from consumers import metrics
 from consumers.dedupe import Ledger
-from consumers.dispatch import Dispatcher
-from consumers.handlers import load_handler
+from consumers.dispatch import Dispatcher, ReplyMode
+from consumers.handlers import Handler, load_callable
+from consumers.replay import HttpForward, Replayer, WsgiReplay
 from consumers.runtime import Consumer, ConsumerConfig
 from consumers.settings import ConsumerSettings
 from consumers.slack_actions import RecordingSlack, SideEffects, live_slack
@@ -18,7 +20,19 @@ from slack_fanout.topology import check_consumer_name
 log = logging.getLogger(__name__)
 
 
-def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: int | None = None) -> None:
+@dataclass(frozen=True)
+class Target:
+    """What each message goes to: exactly one of a handler, a WSGI app or a URL (``package.module:name``
+    for the first two)."""
+
+    handler: str | None = None
+    wsgi: str | None = None
+    forward: str | None = None
+
+
+def serve(
+    name: str, target: Target, *, shadow: bool = False, reply: bool = False, prefetch: int | None = None
+) -> None:
     """Consume queue ``slack.<name>`` until SIGTERM or SIGINT.
 
     Everything is checked before the first connection: raises ``InvalidConsumerName``,
@@ -26,14 +40,19 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
     ``DeclarationRefused`` when the broker's objects disagree with the topology.
     """
     check_consumer_name(name)
-    overrides = {} if prefetch is None else {"consumer_prefetch": prefetch}
+    overrides = {
+        key: value
+        for key, value in (("consumer_prefetch", prefetch), ("consumer_shadow", shadow or None),
+                           ("consumer_reply", reply or None))
+        if value is not None
+    }  # fmt: skip
     settings = load_settings(ConsumerSettings, **overrides)
-    handler = load_handler(handler_reference)
+    handler = _handler(target, settings)
     configure_logging(settings.log_level)
-    shadow = shadow or settings.consumer_shadow
     log.info(
         "starting",
-        extra={"consumer": name, "handler": handler_reference, "shadow": shadow,
+        extra={"consumer": name, "target": target.handler or target.wsgi or target.forward,
+               "shadow": settings.consumer_shadow, "reply": settings.consumer_reply,
                "prefetch": settings.consumer_prefetch},
     )  # fmt: skip
     config = ConsumerConfig(
@@ -46,14 +65,33 @@ def serve(name: str, handler_reference: str, *, shadow: bool = False, prefetch: 
     if settings.consumer_metrics_port:
         metrics.serve(settings.consumer_metrics_port)
     ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
+    dispatcher = Dispatcher(name, handler, _side_effects(settings), ledger, _reply_mode(settings))
     try:
-        Consumer(config, Dispatcher(name, handler, _side_effects(settings, shadow), ledger)).run()
+        Consumer(config, dispatcher).run()
     finally:
         ledger.close()
 
 
-def _side_effects(settings: ConsumerSettings, shadow: bool) -> SideEffects:
-    if shadow:
+def _handler(target: Target, settings: ConsumerSettings) -> Handler:
+    if target.handler is not None:
+        return load_callable(target.handler)
+    secret = settings.slack_signing_secret
+    replayer = Replayer(secret.get_secret_value() if secret else None)
+    if target.wsgi is not None:
+        return WsgiReplay(load_callable(target.wsgi, "--wsgi"), replayer)
+    assert target.forward is not None
+    timeout = settings.consumer_forward_timeout_seconds
+    return HttpForward(target.forward, replayer, timeout, connections=settings.consumer_concurrency)
+
+
+def _reply_mode(settings: ConsumerSettings) -> ReplyMode:
+    if settings.consumer_shadow:
+        return ReplyMode.RECORD
+    return ReplyMode.SEND if settings.consumer_reply else ReplyMode.DISCARD
+
+
+def _side_effects(settings: ConsumerSettings) -> SideEffects:
+    if settings.consumer_shadow:
         return RecordingSlack
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return live_slack(token, settings.slack_api_url)

@@ -17,11 +17,12 @@ from typing import Any
 from consumers import metrics
 from consumers.context import Context
 from consumers.dedupe import Ledger, identity
+from consumers.errors import PermanentFailure, SlackCallFailed
 from consumers.handlers import Handler
+from consumers.replies import LateRoute, Reply, deliver_late, in_time, reply_from_value
 from consumers.slack_actions import SideEffects
-from slack_fanout.envelope import DecodeError, Envelope
+from slack_fanout.envelope import DecodeError, Envelope, utc_now
 from slack_fanout.logs import BoundLogger
-from slack_fanout.topology import DELIVERY_LIMIT
 
 log = logging.getLogger(__name__)
 _handler_log = logging.getLogger("consumers.handler")
@@ -31,9 +32,19 @@ class Outcome(Enum):
     ACK = "ack"
     """Handled: remove it from the queue."""
     RETRY = "retry"
-    """The handler failed: the broker delivers it again, dead-lettering it past the delivery limit."""
+    """The handler failed: try again after the next delay, or dead-letter it after the last."""
     DEAD_LETTER = "dead_letter"
-    """It can never be handled (not an envelope): straight to ``slack.<name>.dead``."""
+    """It can never be handled (not an envelope, or refused for good): straight to ``slack.<name>.dead``."""
+
+
+class ReplyMode(Enum):
+    """What a consumer does with its handler's answer (``consumers.replies``)."""
+
+    SEND = "send"
+    """``--reply``: back to the waiting gateway, or by the late route once it stopped waiting."""
+    RECORD = "record"
+    """``--shadow``: logged beside the other recorded side effects, never sent."""
+    DISCARD = "discard"
 
 
 @dataclass(frozen=True)
@@ -41,20 +52,39 @@ class Delivery:
     body: bytes
     delivery_count: int = 0
     """Retries this consumer already made of the message (header ``x-slack-fanout-retries``)."""
+    retries_left: int = 0
+    """Retries still to come if this attempt fails; 0 means a failure now dead-letters it."""
+    reply_to: str | None = None
+    """Where the gateway waits for the answer (direct reply-to), when it does."""
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    reply: Reply | None = None
+    """An answer to publish to the delivery's ``reply_to`` before the message is acknowledged."""
+    error: str | None = None
+    """Why the message failed, kept with its retried or dead-lettered copy."""
 
 
 class Dispatcher:
     """Hands each delivery to the handler with a fresh context, and logs what became of it."""
 
     def __init__(
-        self, consumer: str, handler: Handler, side_effects: SideEffects, ledger: Ledger | None = None
+        self,
+        consumer: str,
+        handler: Handler,
+        side_effects: SideEffects,
+        ledger: Ledger | None = None,
+        replies: ReplyMode = ReplyMode.DISCARD,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
         self._side_effects = side_effects
         self._ledger = ledger
+        self._replies = replies
 
-    def process(self, delivery: Delivery) -> Outcome:
+    def process(self, delivery: Delivery) -> Result:
         started = time.perf_counter()
         fields: dict[str, Any] = {
             "consumer": self._consumer,
@@ -66,34 +96,77 @@ class Dispatcher:
         except DecodeError as error:
             log.error("not an envelope: dead-lettered", extra={**fields, "reason": error.reason})
             metrics.MESSAGES.labels(self._consumer, "not_an_envelope").inc()
-            return Outcome.DEAD_LETTER
+            return Result(Outcome.DEAD_LETTER, error=f"not an envelope: {error.reason}")
         fields.update(envelope_id=envelope.id, kind=envelope.kind.value)
         request = identity(envelope)
         if self._ledger is not None and self._ledger.seen(request):
             log.info("duplicate skipped: already handled", extra={**fields, "request": request})
             metrics.MESSAGES.labels(self._consumer, "duplicate").inc()
-            return Outcome.ACK
+            return Result(Outcome.ACK)
         message_log = BoundLogger(_handler_log, {"consumer": self._consumer, "envelope_id": envelope.id})
         context = Context(self._consumer, envelope, message_log, self._side_effects(message_log))
         try:
             with metrics.HANDLER_SECONDS.labels(self._consumer).time():
-                self._handler(envelope, context)
+                reply = reply_from_value(self._handler(envelope, context))
+        except PermanentFailure as error:
+            log.warning(
+                "handler refused the message: dead-lettered", extra={**fields, **_failure(error, delivery)}
+            )
+            metrics.MESSAGES.labels(self._consumer, "refused").inc()
+            return Result(Outcome.DEAD_LETTER, error=_describe(error))
         except Exception as error:
             log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
             metrics.MESSAGES.labels(self._consumer, "failed").inc()
-            return Outcome.RETRY
+            return Result(Outcome.RETRY, error=_describe(error))
         if self._ledger is not None:
             self._ledger.record(request)
         metrics.MESSAGES.labels(self._consumer, "handled").inc()
         log.info("handled", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-        return Outcome.ACK
+        return Result(Outcome.ACK, reply=self._answer(reply, envelope, delivery, context))
+
+    def _answer(
+        self, reply: Reply | None, envelope: Envelope, delivery: Delivery, context: Context
+    ) -> Reply | None:
+        """The reply to publish now, if any; a late one is sent by its own route, a shadow's recorded."""
+        if reply is None or envelope.reply_by is None or self._replies is ReplyMode.DISCARD:
+            return None  # the gateway waits only when it set a deadline
+        if self._replies is ReplyMode.RECORD:
+            context.log.info(
+                "slack call recorded",
+                extra={"method": "reply", "arguments": {"content_type": reply.content_type,
+                                                         "body": reply.body.decode("utf-8", "replace")}},
+            )  # fmt: skip
+            return None
+        now = utc_now()
+        if delivery.reply_to is not None and in_time(envelope, now):
+            metrics.REPLIES.labels(self._consumer, "in_time").inc()
+            metrics.REPLY_SECONDS.labels(self._consumer).observe((now - envelope.received_at).total_seconds())
+            return reply
+        route = self._deliver_late(reply, envelope, context)
+        metrics.REPLIES.labels(self._consumer, f"late_{route.value}").inc()
+        return None
+
+    def _deliver_late(self, reply: Reply, envelope: Envelope, context: Context) -> LateRoute:
+        """Never a failure of the message: its effect happened, and running it again would repeat it."""
+        try:
+            route = deliver_late(reply, envelope, context.slack)
+        except SlackCallFailed as error:
+            context.log.warning("late reply dropped: its route refused it", extra={"error": str(error)[:300]})
+            return LateRoute.DROPPED
+        level = logging.WARNING if route is LateRoute.DROPPED else logging.INFO
+        context.log.log(level, "late reply", extra={"route": route.value})
+        return route
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def _failure(error: Exception, delivery: Delivery) -> dict[str, Any]:
-    """What an operator needs to judge a failure; ``retries_left`` 0 means the broker now dead-letters it."""
+    """What an operator needs to judge a failure; ``retries_left`` 0 means it is dead-lettered now."""
     return {
         "error_type": type(error).__name__,
         "error": str(error)[:500],
         "delivery_count": delivery.delivery_count,
-        "retries_left": max(DELIVERY_LIMIT - delivery.delivery_count, 0),
+        "retries_left": delivery.retries_left,
     }

@@ -8,7 +8,8 @@ class ConsumerError(Exception):
 
 
 class HandlerNotFound(ConsumerError):
-    """``--handler package.module:function`` names nothing importable and callable."""
+    """``--handler package.module:function`` (or ``--wsgi package.module:app``) names nothing
+    importable and callable."""
 
 
 class DeclarationRefused(ConsumerError):
@@ -28,3 +29,18 @@ class SlackCallFailed(ConsumerError):
 
 class NoResponseUrl(ConsumerError):
     """``respond`` was called for a request that carries no response_url."""
+
+
+class PermanentFailure(ConsumerError):
+    """Raised by a handler (or an adapter) for a message that no retry can help: dead-lettered at once.
+
+    The forwarded app's or WSGI app's 4xx answer is one: the request itself is refused.
+    """
+
+
+class AppFailed(ConsumerError):
+    """A WSGI or forwarded app failed (5xx, timeout, no connection): retried like any handler failure."""
+
+
+class InvalidReply(ConsumerError):
+    """A handler returned something that cannot be an answer to Slack (not a dict, str or None)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from consumers.errors import HandlerNotFound
 from slack_fanout.envelope import Envelope
@@ -13,21 +13,27 @@ if TYPE_CHECKING:
     from consumers.context import Context
 
 Handler = Callable[[Envelope, "Context"], object]
-"""Called once per message; returning acknowledges it, raising has it delivered again."""
+"""Called once per message; returning acknowledges it, raising has it delivered again.
+
+What it returns is its answer to Slack (``consumers.replies.reply_from_value``), sent back
+by a consumer run with ``--reply``."""
 
 
-def load_handler(reference: str) -> Handler:
-    """The function ``reference`` names, or ``HandlerNotFound`` saying why there is none."""
+def load_callable(reference: str, option: str = "--handler") -> Callable[..., Any]:
+    """The callable ``reference`` (``package.module:name``) names, or ``HandlerNotFound`` saying why
+    there is none; ``option`` names the command-line option in the message."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
-        raise HandlerNotFound(f"--handler {reference!r}: expected package.module:function")
+        raise HandlerNotFound(f"{option} {reference!r}: expected package.module:name")
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # importing runs the module: any error there means "cannot import"
         raise HandlerNotFound(
-            f"--handler {reference!r}: cannot import {module_name!r} ({type(error).__name__}: {error})"
+            f"{option} {reference!r}: cannot import {module_name!r} ({type(error).__name__}: {error})"
         ) from None
-    handler = getattr(module, attribute, None)
-    if not callable(handler):
-        raise HandlerNotFound(f"--handler {reference!r}: {module_name!r} has no function {attribute!r}")
-    return handler
+    found = getattr(module, attribute, None)
+    if not callable(found):
+        raise HandlerNotFound(
+            f"{option} {reference!r}: {module_name!r} has nothing callable named {attribute!r}"
+        )
+    return found

@@ -2,7 +2,8 @@
 
 import sys
 
+from consumers.app import Target
 from consumers.cli import run
 
 if __name__ == "__main__":
-    sys.exit(run("primary", "consumers.bot:handle"))
+    sys.exit(run("primary", Target(handler="consumers.bot:handle"), reply=True))

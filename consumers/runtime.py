@@ -4,11 +4,14 @@ At-least-once: a message is acknowledged only once the handler has returned, so 
 consumer that dies mid-message gets it again. When the handler raises, a copy of the
 message is parked (confirmed) in the retry queue for its next wait, which the broker sends
 back to the consumer's queue after the delay, and only then is the original acknowledged;
-after the last retry the message goes to ``slack.<name>.dead`` with its last error. Waits
-grow (``topology.RETRY_DELAYS_MS``), so a downstream that is down for minutes costs no
-message, and none is held in memory meanwhile. A message that is not an envelope is
-dead-lettered at once; one that crashes the consumer every time is dead-lettered by the
-quorum queue's delivery limit.
+after the last retry the message goes to ``slack.<name>.dead`` with its last error (header
+``x-slack-fanout-error``). Waits grow (``topology.RETRY_DELAYS_MS``), so a downstream that
+is down for minutes costs no message, and none is held in memory meanwhile. A message that
+is not an envelope, or that the handler refuses for good, is dead-lettered at once; one that
+crashes the consumer every time is dead-lettered by the quorum queue's delivery limit.
+
+A replying consumer publishes its answer to the message's ``reply_to`` (RabbitMQ direct
+reply-to, the gateway waiting on the other end) just before it acknowledges the message.
 
 The handler runs on a worker thread while the main thread keeps the connection alive
 (heartbeats, signals), so a slow handler does not get its connection closed under it;
@@ -20,10 +23,12 @@ This is the only module of the consumers that talks to RabbitMQ.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,7 +43,7 @@ from pika.exceptions import (
 from pika.spec import Basic, BasicProperties
 
 from consumers import metrics
-from consumers.dispatch import Delivery, Dispatcher, Outcome
+from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
 from consumers.errors import ConsumerCancelled, DeclarationRefused
 from slack_fanout import topology
 
@@ -116,9 +121,10 @@ class Consumer:
         parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
         session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config)
         try:
+            self._ensure_exchange(session.connection)
             channel = session.connection.channel()
             self._declare(channel)
-            session.open_retry_channel()
+            session.open_publishing_channels()
             channel.basic_qos(prefetch_count=self._config.prefetch)
             channel.add_on_cancel_callback(_cancelled_by_broker)
             tag = channel.basic_consume(self._queue, session.on_message)
@@ -131,11 +137,25 @@ class Consumer:
         finally:
             session.close()
 
+    def _ensure_exchange(self, connection: pika.BlockingConnection) -> None:
+        """Checked passively first: a least-privileged consumer user may bind from the exchange but not
+        configure it. Declared only where it does not exist yet (a broker not booted with the definitions)."""
+        channel = connection.channel()
+        try:
+            channel.exchange_declare(topology.INBOUND_EXCHANGE, passive=True)
+            channel.close()
+        except ChannelClosedByBroker as error:
+            if error.reply_code != 404:  # NOT_FOUND
+                raise
+            with _refusals_are_final():
+                connection.channel().exchange_declare(
+                    topology.INBOUND_EXCHANGE, exchange_type="fanout", durable=True
+                )
+
     def _declare(self, channel: BlockingChannel) -> None:
         """The same declarations at every (re)connect: idempotent, and they match the definitions file."""
         name = self._config.name
-        try:
-            channel.exchange_declare(topology.INBOUND_EXCHANGE, exchange_type="fanout", durable=True)
+        with _refusals_are_final():
             channel.queue_declare(
                 topology.dead_letter_queue(name),
                 durable=True,
@@ -151,10 +171,6 @@ class Consumer:
                     durable=True,
                     arguments=topology.retry_queue_arguments(name, delay),
                 )
-        except ChannelClosedByBroker as error:
-            if error.reply_code in _REFUSALS:
-                raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
-            raise
 
 
 class _Session:
@@ -170,17 +186,22 @@ class _Session:
         self._worker = ThreadPoolExecutor(config.concurrency, thread_name_prefix=f"handler-{config.name}")
         self._in_hand: set[Future[None]] = set()  # each leaves the set when done
         self._retry_channel: BlockingChannel | None = None
+        self._reply_channel: BlockingChannel | None = None
 
-    def open_retry_channel(self) -> None:
-        """A channel in confirm mode: a retry copy must be safe before its original is acknowledged."""
+    def open_publishing_channels(self) -> None:
+        """One in confirm mode, since a retry copy must be safe before its original is acknowledged;
+        one without, for replies: a gateway that stopped waiting has nothing to confirm."""
         self._retry_channel = self.connection.channel()
         self._retry_channel.confirm_delivery()
+        self._reply_channel = self.connection.channel()
 
     def on_message(
         self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
-        delivery = Delivery(body, _retries(properties))
+        retries = _retries(properties)
+        retries_left = max(len(self._config.retry_delays_ms) - retries, 0)
+        delivery = Delivery(body, retries, retries_left, properties.reply_to)
         message = _Message(channel, method.delivery_tag, properties, body)
         future = self._worker.submit(self._process, message, delivery)
         self._in_hand.add(future)
@@ -205,38 +226,49 @@ class _Session:
 
     def _process(self, message: _Message, delivery: Delivery) -> None:
         """On the worker thread: run the handler, then have the connection's thread settle the message."""
-        outcome = self._dispatcher.process(delivery)
+        result = self._dispatcher.process(delivery)
         try:
-            self.connection.add_callback_threadsafe(functools.partial(self._settle, message, outcome))
+            self.connection.add_callback_threadsafe(functools.partial(self._settle, message, result))
         except ConnectionWrongStateError:
             log.warning(
                 "connection lost before the message was settled; the broker will deliver it again",
-                extra={"consumer": self._name, "outcome": outcome.value},
+                extra={"consumer": self._name, "outcome": result.outcome.value},
             )
 
-    def _settle(self, message: _Message, outcome: Outcome) -> None:
+    def _settle(self, message: _Message, result: Result) -> None:
         """On the connection's thread."""
         if not message.channel.is_open:
             return  # the tag died with the channel; the broker redelivers the message
-        if outcome is Outcome.RETRY:
-            self._park_for_retry(message)
-        if outcome is Outcome.DEAD_LETTER:
-            message.channel.basic_reject(message.tag, requeue=False)  # the queue dead-letters it
-        else:
-            message.channel.basic_ack(message.tag)
+        if result.reply is not None:
+            self._send_reply(message.properties, result)
+        if result.outcome is not Outcome.ACK:
+            self._park(message, result)
+        message.channel.basic_ack(message.tag)
 
-    def _park_for_retry(self, message: _Message) -> None:
-        """Publish a copy, confirmed, to the next retry queue, or to the dead-letter queue after the last."""
+    def _send_reply(self, properties: BasicProperties, result: Result) -> None:
+        assert self._reply_channel is not None and result.reply is not None
+        reply = BasicProperties(
+            content_type=result.reply.content_type, correlation_id=properties.correlation_id
+        )
+        self._reply_channel.basic_publish("", properties.reply_to, result.reply.body, reply)
+
+    def _park(self, message: _Message, result: Result) -> None:
+        """Publish a copy, confirmed, to the next retry queue, or to the dead-letter queue after the
+        last retry or for a message that can never be handled."""
         assert self._retry_channel is not None
         retries = _retries(message.properties)
         delays = self._config.retry_delays_ms
-        retry = retries < len(delays)
+        retry = result.outcome is Outcome.RETRY and retries < len(delays)
         target = (
             topology.retry_queue(self._name, delays[retries])
             if retry
             else topology.dead_letter_queue(self._name)
         )
-        headers = {**(message.properties.headers or {}), RETRIES_HEADER: retries + 1}
+        headers = {
+            **(message.properties.headers or {}),
+            RETRIES_HEADER: retries + 1,
+            ERROR_HEADER: result.error,
+        }
         headers.pop("x-delivery-count", None)
         properties = BasicProperties(
             content_type=message.properties.content_type,
@@ -262,6 +294,21 @@ class _Message:
 RETRIES_HEADER = "x-slack-fanout-retries"
 """Retries this consumer has already made of a message: per-consumer state, so it lives in a header
 of the consumer's own copy, never in the body every consumer shares."""
+
+
+ERROR_HEADER = "x-slack-fanout-error"
+"""Why the last attempt failed, on the consumer's retried and dead-lettered copies."""
+
+
+@contextlib.contextmanager
+def _refusals_are_final() -> Iterator[None]:
+    """A declaration the broker refuses (403, 406) is refused again after any reconnect."""
+    try:
+        yield
+    except ChannelClosedByBroker as error:
+        if error.reply_code in _REFUSALS:
+            raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
+        raise
 
 
 def _cancelled_by_broker(_frame: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from slack_fanout.settings import EnvSettings
 from slack_fanout.topology import RETRY_DELAYS_MS
@@ -16,8 +16,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 class ConsumerSettings(EnvSettings):
     """Environment variables of the same names (upper case); each also as ``*_FILE``.
 
-    ``--prefetch`` and ``--shadow`` on the command line override ``CONSUMER_PREFETCH`` and
-    ``CONSUMER_SHADOW``.
+    ``--prefetch``, ``--shadow`` and ``--reply`` on the command line override
+    ``CONSUMER_PREFETCH``, ``CONSUMER_SHADOW`` and ``CONSUMER_REPLY``.
     """
 
     amqp_url: SecretStr = Field(
@@ -28,12 +28,23 @@ class ConsumerSettings(EnvSettings):
         None, description="For chat.postMessage; without it, posts are skipped."
     )
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        description="With --wsgi or --forward: sign each replayed request afresh, so an app that checks "
+        "signatures accepts a request that waited in the queue past Slack's five-minute window.",
+    )
     consumer_prefetch: int = Field(10, gt=0, le=10_000, description="Unacknowledged messages held at once.")
     consumer_concurrency: int = Field(
         1, gt=0, le=256, description="Handlers running at once (threads); at most the prefetch is useful."
     )
     consumer_shadow: bool = Field(
         False, description="Record Slack calls instead of sending them; the shadow app always does."
+    )
+    consumer_reply: bool = Field(
+        False, description="Send the handler's answer back to Slack (the primary); never with shadow."
+    )
+    consumer_forward_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="--forward: a POST not answered within this is a failure, retried."
     )
     consumer_retry_delays_ms: tuple[int, ...] = Field(
         RETRY_DELAYS_MS,
@@ -48,6 +59,13 @@ class ConsumerSettings(EnvSettings):
         None, gt=0, lt=65536, description="Serve Prometheus metrics on this port (none: not served)."
     )
     log_level: LogLevel = "INFO"
+
+    @model_validator(mode="after")
+    def _a_shadow_never_replies(self) -> ConsumerSettings:
+        if self.consumer_reply and self.consumer_shadow:
+            raise ValueError("--reply (CONSUMER_REPLY) and --shadow (CONSUMER_SHADOW) exclude each other: "
+                             "a shadow's answer must never reach Slack")  # fmt: skip
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 import sys
 
+from consumers.app import Target
 from consumers.cli import run
 
 if __name__ == "__main__":
-    sys.exit(run("shadow", "consumers.bot:handle", shadow=True))
+    sys.exit(run("shadow", Target(handler="consumers.bot:handle"), shadow=True))

@@ -24,8 +24,10 @@ class SlackActions(Protocol):
     def respond(self, response_url: str, message: dict[str, Any]) -> None:
         """Post ``message`` to a request's response_url (slash commands, interactivity)."""
 
-    def post_message(self, channel: str, text: str, **fields: Any) -> None:
-        """Call chat.postMessage as the bot (https://api.slack.com/methods/chat.postMessage)."""
+    def post_message(self, channel: str, text: str, **fields: Any) -> bool:
+        """Call chat.postMessage as the bot (https://api.slack.com/methods/chat.postMessage).
+
+        False when it was skipped because no bot token is configured."""
 
 
 SideEffects = Callable[[logging.LoggerAdapter], SlackActions]
@@ -47,10 +49,10 @@ class LiveSlack:
         if response.status_code >= 300:
             raise SlackCallFailed(f"response_url answered HTTP {response.status_code}")
 
-    def post_message(self, channel: str, text: str, **fields: Any) -> None:
+    def post_message(self, channel: str, text: str, **fields: Any) -> bool:
         if self._client is None:
             self._log.warning("chat.postMessage skipped: no SLACK_BOT_TOKEN", extra={"channel": channel})
-            return
+            return False
         try:
             self._client.chat_postMessage(channel=channel, text=text, **fields)
         except SlackApiError as error:
@@ -58,6 +60,7 @@ class LiveSlack:
             raise SlackCallFailed(f"chat.postMessage failed: HTTP {status}, {reason}") from error
         except (SlackClientError, OSError) as error:
             raise SlackCallFailed(f"chat.postMessage failed: {type(error).__name__}: {error}") from error
+        return True
 
 
 class RecordingSlack:
@@ -69,8 +72,9 @@ class RecordingSlack:
     def respond(self, response_url: str, message: dict[str, Any]) -> None:
         self._record("respond", response_url=response_url, message=message)
 
-    def post_message(self, channel: str, text: str, **fields: Any) -> None:
+    def post_message(self, channel: str, text: str, **fields: Any) -> bool:
         self._record("chat.postMessage", channel=channel, text=text, **fields)
+        return True
 
     def _record(self, method: str, **arguments: Any) -> None:
         arguments.pop("token", None)  # a handler may pass one per call; tokens never reach the logs

@@ -21,9 +21,10 @@ blueprint = Blueprint("gateway", __name__)
 
 
 @blueprint.post("/")
-@blueprint.post("/slack/events")
-def inbound() -> Response | tuple[str, int]:
-    """Any Slack request; ``/`` too, so an outgoing webhook aimed at a mirror can point here unchanged."""
+@blueprint.post("/<path:_path>")
+def inbound(_path: str = "") -> Response | tuple[str, int]:
+    """Any Slack request, at any path: a bot moved behind the gateway keeps its Request URLs, and
+    the path travels in the envelope, so a replaying consumer calls the same route of the bot."""
     arrived = time.monotonic()
     headers = {name.lower(): value for name, value in request.headers.items()}
     result = accept(

@@ -23,9 +23,9 @@ MISCONFIGURATIONS = [
         id="fails-at-import",
     ),
     pytest.param(
-        "tests.consumers.handlers:missing", {}, RET_IMPORT, "has no function 'missing'", id="missing-function"
+        "tests.consumers.handlers:missing", {}, RET_IMPORT, "has nothing callable named 'missing'", id="missing-function"
     ),
-    pytest.param("tests.consumers.handlers", {}, RET_IMPORT, "package.module:function", id="no-colon"),
+    pytest.param("tests.consumers.handlers", {}, RET_IMPORT, "expected package.module:name", id="no-colon"),
     pytest.param(
         HANDLER,
         {"CONSUMER_PREFETCH": "0"},
@@ -98,3 +98,22 @@ def assert_refused(refused: tuple[int, str], exit_code: int, message: str) -> No
     [line] = output.splitlines()
     assert line.startswith("slack-fanout consumer: ")
     assert message in line
+
+
+def test_a_wsgi_app_that_cannot_be_found_is_refused_like_a_handler(tmp_path: Path) -> None:
+    argv = python_module("consumers", "run", "audit", "--wsgi", "tests.consumers.handlers:no_app")
+    assert_refused(refusal(argv, {}, tmp_path), RET_IMPORT, "--wsgi 'tests.consumers.handlers:no_app'")
+
+
+def test_a_shadow_can_never_be_told_to_reply(tmp_path: Path) -> None:
+    argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--reply")
+    assert_refused(
+        refusal(argv, {"CONSUMER_SHADOW": "true"}, tmp_path), RET_CONFIG, "a shadow's answer must never reach Slack"
+    )
+
+
+def test_reply_and_shadow_together_on_the_command_line_are_a_usage_error(tmp_path: Path) -> None:
+    argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--reply", "--shadow")
+    exit_code, output = refusal(argv, {}, tmp_path)
+    assert exit_code == 2
+    assert "not allowed with argument" in output
