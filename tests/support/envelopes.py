@@ -6,15 +6,19 @@ from slack_fanout.envelope import Envelope, Kind, Verification
 from tests.support import slack
 
 
-def an_envelope(text: str = "hello") -> Envelope:
-    """A verified slash command whose payload text is ``text``."""
+def an_envelope(
+    text: str = "hello", *, path: str = "/slack/events", signed_at: int | None = None
+) -> Envelope:
+    """A verified slash command whose payload text is ``text``; with ``signed_at``, it keeps the
+    Slack signature headers of a request signed at that Unix time."""
     body = slack.slash_command(text=text)
+    headers = {} if signed_at is None else slack.sign(body, timestamp=signed_at)
     return Envelope(
         kind=Kind.SLASH_COMMAND,
         verified_by=Verification.SIGNATURE,
-        path="/slack/events",
+        path=path,
         content_type=slack.FORM,
-        headers={},
+        headers={name.lower(): value for name, value in headers.items()},
         body=body.decode(),
         payload={"command": "/weather", "text": text},
     )

@@ -1,0 +1,58 @@
+"""A Slack bot as teams write them before they know of the gateway: a Flask app that checks
+Slack's signature itself, reads ``request.form`` and answers in the HTTP response.
+
+Consumer tests run it unchanged with ``--wsgi tests.apps.seed_bot:app`` or behind
+``--forward``. Steered by the text of the slash command: ``fail`` answers 500, ``refuse``
+400, ``sleep:SECONDS`` answers after that long. Environment:
+
+SEED_SIGNING_SECRET: the Slack app's signing secret; requests not signed with it get 401.
+SEED_RECORD_FILE: append the text of each slash command answered there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from flask import Flask, Response, abort, jsonify, request
+from slack_sdk.signature import SignatureVerifier
+
+app = Flask(__name__)
+
+
+@app.before_request
+def verify_slack_signature() -> None:
+    verifier = SignatureVerifier(os.environ.get("SEED_SIGNING_SECRET", ""))
+    if not verifier.is_valid_request(request.get_data(), dict(request.headers)):
+        abort(401)
+
+
+@app.post("/slack/commands")
+def slash_command() -> Response | tuple[str, int]:
+    text = request.form["text"]
+    if text == "fail":
+        return "database unavailable", 500
+    if text == "refuse":
+        return "unknown command", 400
+    if text.startswith("sleep:"):
+        time.sleep(float(text.removeprefix("sleep:")))
+    if record_file := os.environ.get("SEED_RECORD_FILE"):
+        with open(record_file, "a") as record:
+            record.write(text + "\n")
+    return jsonify(response_type="in_channel", text=f"Forecast for {text}: sunny")
+
+
+@app.post("/slack/interactive")
+def interaction() -> Response:
+    payload = json.loads(request.form["payload"])
+    if payload["type"] == "view_submission":
+        return jsonify(response_action="errors", errors={"title": "A title needs 3 characters or more"})
+    if payload["type"] == "block_suggestion":
+        return jsonify(options=[{"text": {"type": "plain_text", "text": "Sunny"}, "value": "sunny"}])
+    return Response(status=200)
+
+
+@app.post("/slack/events")
+def event() -> Response:
+    return Response(status=200)
