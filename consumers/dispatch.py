@@ -56,6 +56,8 @@ class Delivery:
     """Retries still to come if this attempt fails; 0 means a failure now dead-letters it."""
     reply_to: str | None = None
     """Where the gateway waits for the answer (direct reply-to), when it does."""
+    redelivered: bool = True
+    """The broker delivered this message before (to a consumer that did not acknowledge it)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class Dispatcher:
             return Result(Outcome.DEAD_LETTER, error=f"not an envelope: {error.reason}")
         fields.update(envelope_id=envelope.id, kind=envelope.kind.value)
         request = identity(envelope)
-        if self._ledger is not None and self._ledger.seen(request):
+        if self._ledger is not None and _may_repeat(envelope, delivery) and self._ledger.seen(request):
             log.info("duplicate skipped: already handled", extra={**fields, "request": request})
             metrics.MESSAGES.labels(self._consumer, "duplicate").inc()
             return Result(Outcome.ACK)
@@ -123,6 +125,11 @@ class Dispatcher:
         metrics.MESSAGES.labels(self._consumer, "handled").inc()
         log.info("handled", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
         return Result(Outcome.ACK, reply=self._answer(reply, envelope, delivery, context))
+
+    def commit(self) -> None:
+        """Make the ledger's records of handled messages durable (before they are acknowledged)."""
+        if self._ledger is not None:
+            self._ledger.commit()
 
     def _answer(
         self, reply: Reply | None, envelope: Envelope, delivery: Delivery, context: Context
@@ -156,6 +163,16 @@ class Dispatcher:
         level = logging.WARNING if route is LateRoute.DROPPED else logging.INFO
         context.log.log(level, "late reply", extra={"route": route.value})
         return route
+
+
+def _may_repeat(envelope: Envelope, delivery: Delivery) -> bool:
+    """Whether this request may have been handled already, so the ledger must be asked.
+
+    Slack repeats an event as a new request with the same ``event_id``, so events are always
+    checked; any other request is published once, under its envelope id, and can only come
+    back as a redelivery (the runtime's retry copies are of failed, so unrecorded, attempts).
+    """
+    return envelope.event_id is not None or delivery.redelivered
 
 
 def _describe(error: Exception) -> str:

@@ -15,18 +15,22 @@ reply-to, the gateway waiting on the other end) just before it acknowledges the 
 
 The handler runs on a worker thread while the main thread keeps the connection alive
 (heartbeats, signals), so a slow handler does not get its connection closed under it;
-the worker hands each outcome back with ``add_callback_threadsafe``, the only thread-safe
-call of pika's ``BlockingConnection``.
+the worker hands outcomes back with ``add_callback_threadsafe``, the only thread-safe
+call of pika's ``BlockingConnection``. Outcomes are settled in batches: one wake-up of the
+connection's thread for all outcomes ready; and once half the prefetch window is settled, or
+``ACK_DELAY`` after the first, one commit of the dedupe ledger, then one ``basic.ack`` with
+``multiple`` for every message up to the last one settled in order.
 
 This is the only module of the consumers that talks to RabbitMQ.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import functools
 import logging
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,7 +135,8 @@ class Consumer:
             log.info("consuming", extra={"consumer": self._config.name, "queue": self._queue})
             self._failures = 0
             while not self._stopping:
-                session.connection.process_data_events(time_limit=0.5)
+                session.connection.process_data_events(time_limit=session.idle_time())
+                session.acknowledge()
             channel.basic_cancel(tag)
             session.finish()
         finally:
@@ -185,6 +190,13 @@ class _Session:
         self._name = config.name
         self._worker = ThreadPoolExecutor(config.concurrency, thread_name_prefix=f"handler-{config.name}")
         self._in_hand: set[Future[None]] = set()  # each leaves the set when done
+        self._outcomes: list[tuple[_Message, Result]] = []  # handed over by the worker, not yet settled
+        self._outcomes_lock = threading.Lock()
+        self._unacked: collections.deque[int] = collections.deque()  # delivery tags, in delivery order
+        self._settled: set[int] = set()  # tags ready to acknowledge once all before them are
+        self._first_settled_at: float | None = None
+        self._consuming_channel: BlockingChannel | None = None
+        self._ack_batch = max(config.prefetch // 2, 1)
         self._retry_channel: BlockingChannel | None = None
         self._reply_channel: BlockingChannel | None = None
 
@@ -201,8 +213,9 @@ class _Session:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
         retries = _retries(properties)
         retries_left = max(len(self._config.retry_delays_ms) - retries, 0)
-        delivery = Delivery(body, retries, retries_left, properties.reply_to)
+        delivery = Delivery(body, retries, retries_left, properties.reply_to, method.redelivered)
         message = _Message(channel, method.delivery_tag, properties, body)
+        self._unacked.append(method.delivery_tag)
         future = self._worker.submit(self._process, message, delivery)
         self._in_hand.add(future)
         future.add_done_callback(self._in_hand.discard)
@@ -213,6 +226,7 @@ class _Session:
         while not all(future.done() for future in running):
             self.connection.process_data_events(time_limit=0.1)  # heartbeats, while the handler finishes
         self.connection.process_data_events(time_limit=0)  # runs the settlement the worker handed over
+        self.acknowledge(force=True)
 
     def close(self) -> None:
         """Messages not started stay unacked: the broker requeues them when the connection closes.
@@ -227,23 +241,57 @@ class _Session:
     def _process(self, message: _Message, delivery: Delivery) -> None:
         """On the worker thread: run the handler, then have the connection's thread settle the message."""
         result = self._dispatcher.process(delivery)
+        with self._outcomes_lock:
+            self._outcomes.append((message, result))
+            if len(self._outcomes) > 1:
+                return  # the connection's thread is already asked to settle the batch
         try:
-            self.connection.add_callback_threadsafe(functools.partial(self._settle, message, result))
+            self.connection.add_callback_threadsafe(self._settle_outcomes)
         except ConnectionWrongStateError:
             log.warning(
                 "connection lost before the message was settled; the broker will deliver it again",
                 extra={"consumer": self._name, "outcome": result.outcome.value},
             )
 
-    def _settle(self, message: _Message, result: Result) -> None:
-        """On the connection's thread."""
-        if not message.channel.is_open:
-            return  # the tag died with the channel; the broker redelivers the message
-        if result.reply is not None:
-            self._send_reply(message.properties, result)
-        if result.outcome is not Outcome.ACK:
-            self._park(message, result)
-        message.channel.basic_ack(message.tag)
+    def _settle_outcomes(self) -> None:
+        """On the connection's thread: replies and parked copies first, then the ledger, then the acks."""
+        with self._outcomes_lock:
+            outcomes, self._outcomes = self._outcomes, []
+        channel = outcomes[0][0].channel
+        self._consuming_channel = channel
+        if not channel.is_open:
+            return  # the tags died with the channel; the broker redelivers the messages
+        for message, result in outcomes:
+            if result.reply is not None:
+                self._send_reply(message.properties, result)
+            if result.outcome is not Outcome.ACK:
+                self._park(message, result)
+            self._settled.add(message.tag)
+        if self._first_settled_at is None:
+            self._first_settled_at = time.monotonic()
+
+    def idle_time(self) -> float:
+        """How long the connection's thread may wait for events before acknowledgements fall due."""
+        if self._first_settled_at is None:
+            return 0.5
+        return max(self._first_settled_at + ACK_DELAY - time.monotonic(), 0)
+
+    def acknowledge(self, force: bool = False) -> None:
+        """Commit the ledger, then ack every message up to the last one settled in order, when due."""
+        if self._first_settled_at is None:
+            return
+        due = force or len(self._settled) >= self._ack_batch or self.idle_time() == 0
+        channel = self._consuming_channel
+        if not due or channel is None or not channel.is_open:
+            return
+        self._dispatcher.commit()  # first: an acknowledged request is never handled twice
+        last = None
+        while self._unacked and self._unacked[0] in self._settled:
+            last = self._unacked.popleft()
+            self._settled.remove(last)
+        self._first_settled_at = time.monotonic() if self._settled else None
+        if last is not None:
+            channel.basic_ack(last, multiple=True)
 
     def _send_reply(self, properties: BasicProperties, result: Result) -> None:
         assert self._reply_channel is not None and result.reply is not None
@@ -309,6 +357,10 @@ def _refusals_are_final() -> Iterator[None]:
         if error.reply_code in _REFUSALS:
             raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
         raise
+
+
+ACK_DELAY = 0.005
+"""Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
 
 
 def _cancelled_by_broker(_frame: object) -> None:

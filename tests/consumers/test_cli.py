@@ -23,7 +23,11 @@ MISCONFIGURATIONS = [
         id="fails-at-import",
     ),
     pytest.param(
-        "tests.consumers.handlers:missing", {}, RET_IMPORT, "has nothing callable named 'missing'", id="missing-function"
+        "tests.consumers.handlers:missing",
+        {},
+        RET_IMPORT,
+        "has nothing callable named 'missing'",
+        id="missing-function",
     ),
     pytest.param("tests.consumers.handlers", {}, RET_IMPORT, "expected package.module:name", id="no-colon"),
     pytest.param(
@@ -108,7 +112,9 @@ def test_a_wsgi_app_that_cannot_be_found_is_refused_like_a_handler(tmp_path: Pat
 def test_a_shadow_can_never_be_told_to_reply(tmp_path: Path) -> None:
     argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--reply")
     assert_refused(
-        refusal(argv, {"CONSUMER_SHADOW": "true"}, tmp_path), RET_CONFIG, "a shadow's answer must never reach Slack"
+        refusal(argv, {"CONSUMER_SHADOW": "true"}, tmp_path),
+        RET_CONFIG,
+        "a shadow's answer must never reach Slack",
     )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
 import pytest
 
 from consumers.context import Context
+from consumers.dedupe import Ledger
 from consumers.dispatch import Delivery, Dispatcher, Outcome
 from consumers.handlers import Handler
 from consumers.slack_actions import RecordingSlack
-from slack_fanout.envelope import Envelope
+from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.topology import DELIVERY_LIMIT
 from tests.consumers.logged import json_lines
 from tests.support.envelopes import an_envelope
@@ -109,3 +111,25 @@ def test_a_message_that_is_no_envelope_is_dead_lettered_without_logging_its_body
     assert rejected.message_sha256 == hashlib.sha256(body).hexdigest()
     assert rejected.reason
     assert "SECRET" not in json_lines(caplog)
+
+
+def test_a_redelivered_copy_of_a_handled_request_is_skipped(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    dispatcher = Dispatcher("audit", remember, RecordingSlack, ledger)
+    body = an_envelope("once").encode()
+    assert dispatcher.process(Delivery(body, redelivered=False)).outcome is Outcome.ACK
+    assert dispatcher.process(Delivery(body, redelivered=True)).outcome is Outcome.ACK
+    assert len(seen) == 1
+
+
+def test_a_slack_retry_of_an_event_is_skipped_though_it_is_a_first_delivery(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    dispatcher = Dispatcher("audit", remember, RecordingSlack, ledger)
+    first, retry = (
+        an_envelope().model_copy(update={"kind": Kind.EVENT_CALLBACK, "payload": {"event_id": "Ev1"}})
+        for _ in range(2)
+    )
+    assert first.id != retry.id
+    dispatcher.process(Delivery(first.encode(), redelivered=False))
+    dispatcher.process(Delivery(retry.encode(), redelivered=False))
+    assert [envelope.id for envelope, _context in seen] == [first.id]
