@@ -24,7 +24,7 @@ from typing import Protocol
 
 import pika
 from pika.channel import Channel
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPError, ChannelClosedByBroker
 from pika.frame import Method
 
 from gateway import metrics
@@ -33,6 +33,8 @@ from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, 
 from gateway.replies import Reply, ReplyRegistry
 from slack_fanout.envelope import CONTENT_TYPE, Envelope
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
+
+NOT_FOUND = 404
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class Publisher:
         self._channel: Channel | None = None
         self._tracker = ConfirmTracker()
         self._reached_ready = False
+        self._checking_exchange = False
         self._replies = ReplyRegistry()
 
     # Request threads ---------------------------------------------------------------
@@ -223,15 +226,26 @@ class Publisher:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_channel_open(self, channel: Channel) -> None:
-        self._channel = channel
-        channel.add_on_close_callback(self._on_channel_closed)
-        channel.add_on_return_callback(self._on_return)
+        """Check the exchange passively: the gateway's broker user may publish to it, not declare it."""
+        self._use_channel(channel)
+        self._checking_exchange = True
+        channel.exchange_declare(INBOUND_EXCHANGE, passive=True, callback=self._on_exchange_declared)
+
+    def _declare_exchange(self, channel: Channel) -> None:
+        """A broker that booted without the definitions has no exchange: declare it (needs configure)."""
+        self._use_channel(channel)
         channel.exchange_declare(
             INBOUND_EXCHANGE, exchange_type="fanout", durable=True, callback=self._on_exchange_declared
         )
 
+    def _use_channel(self, channel: Channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+
     def _on_exchange_declared(self, _frame: Method) -> None:
         assert self._channel is not None
+        self._checking_exchange = False
         self._tracker = ConfirmTracker()
         self._channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
 
@@ -301,6 +315,11 @@ class Publisher:
         log.info("broker unblocked publishers")
 
     def _on_channel_closed(self, _channel: Channel, reason: Exception) -> None:
+        exchange_missing = isinstance(reason, ChannelClosedByBroker) and reason.reply_code == NOT_FOUND
+        if self._checking_exchange and exchange_missing and self._connection is not None:
+            self._checking_exchange, self._channel = False, None  # the failed check closed the channel
+            self._connection.channel(on_open_callback=self._declare_exchange)
+            return
         self._lose_link(f"channel closed: {reason}")
         if self._connection is not None and self._connection.is_open:
             self._connection.close()

@@ -7,29 +7,16 @@ check); 2 when the management API cannot be read.
 
 from __future__ import annotations
 
-import base64
-import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, SecretStr
-
-from slack_fanout.settings import ConfigError, EnvSettings, load_settings
-from slack_fanout.topology import dead_letter_queue
+from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote
+from slack_fanout.settings import ConfigError, load_settings
+from slack_fanout.topology import ARCHIVE_QUEUE, dead_letter_queue
 
 RET_OK, RET_ATTENTION, RET_UNREACHABLE = 0, 1, 2
 NEAR_BOUND = 0.9
-
-
-class StatusSettings(EnvSettings):
-    rabbitmq_management_url: str = "http://localhost:15672"
-    rabbitmq_management_user: str = "guest"
-    rabbitmq_management_password: SecretStr = Field(SecretStr("guest"))
-    rabbitmq_vhost: str = "/"
 
 
 @dataclass(frozen=True)
@@ -57,12 +44,12 @@ class QueueStatus:
 
 
 def consumer_queues(queues: list[dict[str, Any]]) -> list[QueueStatus]:
-    """One status per ``slack.<name>`` queue, with the depth of its ``slack.<name>.dead``."""
+    """One status per ``slack.<name>`` queue but the archive, with the depth of its ``slack.<name>.dead``."""
     by_name = {queue["name"]: queue for queue in queues}
     statuses = []
     for name, queue in sorted(by_name.items()):
         consumer = name.removeprefix("slack.")
-        if not name.startswith("slack.") or "." in consumer:
+        if not name.startswith("slack.") or "." in consumer or name == ARCHIVE_QUEUE:
             continue
         stats = queue.get("message_stats", {})
         statuses.append(
@@ -97,9 +84,9 @@ def render(statuses: list[QueueStatus]) -> str:
 
 def main() -> int:
     try:
-        settings = load_settings(StatusSettings)
-        queues = _get_queues(settings)
-    except (ConfigError, OSError, ValueError) as error:
+        settings = load_settings(ManagementSettings)
+        queues = ManagementApi.from_settings(settings).get(f"queues/{quote(settings.rabbitmq_vhost)}")
+    except (ConfigError, ManagementError) as error:
         print(f"slack-fanout status: cannot read the management API: {error}", file=sys.stderr)
         return RET_UNREACHABLE
     statuses = consumer_queues(queues)
@@ -108,20 +95,6 @@ def main() -> int:
         print("no consumer queue (slack.<name>) in this vhost", file=sys.stderr)
         return RET_ATTENTION
     return RET_ATTENTION if any(s.problems for s in statuses) else RET_OK
-
-
-def _get_queues(settings: StatusSettings) -> list[dict[str, Any]]:
-    vhost = urllib.parse.quote(settings.rabbitmq_vhost, safe="")
-    request = urllib.request.Request(f"{settings.rabbitmq_management_url.rstrip('/')}/api/queues/{vhost}")
-    credentials = (
-        f"{settings.rabbitmq_management_user}:{settings.rabbitmq_management_password.get_secret_value()}"
-    )
-    request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise ValueError(f"HTTP {error.code} from {error.url}") from None
 
 
 def _rate(stats: dict[str, Any], name: str) -> float:

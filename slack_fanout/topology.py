@@ -1,4 +1,4 @@
-"""Broker names and queue arguments, in one place for the gateway, the consumers and the tests.
+"""Broker names, queue arguments and users, in one place for the apps, the operator commands and the tests.
 
 ``rabbitmq/definitions.json`` declares the same objects for a broker that boots with it;
 a test keeps the two in agreement.
@@ -7,6 +7,7 @@ a test keeps the two in agreement.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 INBOUND_EXCHANGE = "slack.inbound"
@@ -37,6 +38,21 @@ BOUNDED_QUEUE_MESSAGE_TTL_MS = 24 * 3600 * 1000
 
 BOUNDED_DEAD_LETTER_MAX_LENGTH = 10_000
 
+CONSUMERS = ("primary", "shadow")
+"""The consumers the deployment runs: each gets its queues and a broker user of its own."""
+
+ARCHIVE = "archive"
+ARCHIVE_QUEUE = f"slack.{ARCHIVE}"
+"""A stream bound to the exchange: every request of the last days, replayable by any reader."""
+
+ARCHIVE_MAX_AGE = "7D"
+ARCHIVE_MAX_LENGTH_BYTES = 5_000_000_000
+ARCHIVE_SEGMENT_BYTES = 100_000_000
+"""Retention drops whole segments: small ones keep the archive close to its age and size limits."""
+
+ADMIN_USER = "admin"
+GATEWAY_USER = "gateway"
+
 _CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
@@ -49,6 +65,8 @@ def check_consumer_name(name: str) -> str:
         raise InvalidConsumerName(
             f"consumer name {name!r} must be 1-63 of a-z, 0-9, '_' or '-', starting with a letter or digit"
         )
+    if name in (ARCHIVE, ADMIN_USER, GATEWAY_USER):
+        raise InvalidConsumerName(f"consumer name {name!r} is taken by the archive or a broker user")
     return name
 
 
@@ -94,16 +112,27 @@ def retry_queue_arguments(name: str, delay_ms: int) -> dict[str, Any]:
     }
 
 
+def archive_queue_arguments() -> dict[str, Any]:
+    """A stream: readers do not consume it, so one copy serves every replay, kept by age and size."""
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": ARCHIVE_MAX_AGE,
+        "x-max-length-bytes": ARCHIVE_MAX_LENGTH_BYTES,
+        "x-stream-max-segment-size-bytes": ARCHIVE_SEGMENT_BYTES,
+    }
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
     """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
 
     Overflow drops the oldest message (``drop-head``): ``reject-publish`` would nack the
     gateway and turn a full shadow queue into 503s for Slack. Dropped messages are
-    dead-lettered, so the dead-letter queues are capped too.
+    dead-lettered, so the dead-letter queues are capped too. The archive has its own retention.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
+    uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE}))
     return [
-        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({unbounded})$)[a-z0-9_-]+$",
+        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$",
                 {"max-length": max_length, "overflow": "drop-head",
                  "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS}),
         _policy(vhost, "slack-bounded-dead-letters", rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$",
@@ -116,9 +145,15 @@ def _policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) -> 
             "definition": definition}  # fmt: skip
 
 
-def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str = "/") -> dict[str, Any]:
-    """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``)."""
-    queues = []
+def definitions(
+    consumers: tuple[str, ...] = CONSUMERS, vhost: str = "/", archive: bool = True
+) -> dict[str, Any]:
+    """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``).
+
+    The archive stream is included unless ``archive`` is false: it needs RabbitMQ 3.9 or later.
+    """
+    queues = [_queue(ARCHIVE_QUEUE, vhost, archive_queue_arguments())] if archive else []
+    destinations = [*(consumer_queue(name) for name in consumers), *([ARCHIVE_QUEUE] if archive else [])]
     for name in consumers:
         queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
         queues.append(_queue(consumer_queue(name), vhost, consumer_queue_arguments(name)))
@@ -134,9 +169,9 @@ def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str =
         ],
         "queues": queues,
         "bindings": [
-            {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": consumer_queue(name),
+            {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": destination,
              "destination_type": "queue", "routing_key": "", "arguments": {}}
-            for name in consumers
+            for destination in destinations
         ],
         "policies": bounding_policies(vhost),
     }  # fmt: skip
@@ -144,6 +179,50 @@ def definitions(consumers: tuple[str, ...] = ("primary", "shadow"), vhost: str =
 
 def _queue(name: str, vhost: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+
+
+@dataclass(frozen=True)
+class BrokerUser:
+    """A broker user and the regular expressions of the resources it may configure, write and read."""
+
+    role: str
+    name: str
+    tags: tuple[str, ...]
+    configure: str
+    write: str
+    read: str
+
+    def permission(self, vhost: str) -> dict[str, str]:
+        return {"user": self.name, "vhost": vhost, "configure": self.configure, "write": self.write,
+                "read": self.read}  # fmt: skip
+
+
+def broker_users(consumers: tuple[str, ...] = CONSUMERS, prefix: str = "") -> list[BrokerUser]:
+    """One user per app, each allowed only what that app does.
+
+    The gateway publishes to the exchange and consumes direct reply-to, which needs no
+    permission. A consumer declares, binds and consumes its own queues, binds from (reads)
+    the exchange, and writes the default exchange, through which it publishes retry copies
+    and replies: that lets it publish to another queue by name, never read or configure one.
+    ``prefix`` keeps the names apart when several deployments share one broker.
+    """
+    exchange = re.escape(INBOUND_EXCHANGE)
+    users = [
+        BrokerUser(ADMIN_USER, prefix + ADMIN_USER, ("administrator",), ".*", ".*", ".*"),
+        BrokerUser(GATEWAY_USER, prefix + GATEWAY_USER, (), "^$", f"^{exchange}$", "^$"),
+    ]
+    for name in consumers:
+        own = rf"{re.escape(consumer_queue(name))}(\..*)?"
+        users.append(BrokerUser(name, prefix + name, (), f"^{own}$", rf"^({own}|amq\.default)$",
+                                f"^({own}|{exchange})$"))  # fmt: skip
+    return users
+
+
+def permissions(
+    consumers: tuple[str, ...] = CONSUMERS, vhost: str = "/", prefix: str = ""
+) -> list[dict[str, str]]:
+    """``broker_users``' permissions in RabbitMQ's definitions format."""
+    return [user.permission(vhost) for user in broker_users(consumers, prefix)]
 
 
 if __name__ == "__main__":

@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deployment.conftest import amqp_url_as, committed_definitions, load_users_file, passwords
 from tests.support import http, slack
 from tests.support.broker import VirtualHost
 from tests.support.processes import REPO, Process, free_port, http_ok
 
 APP_SERVICES = ("gateway", "consumer-primary", "consumer-shadow")
+BROKER_ROLE = {"gateway": "gateway", "consumer-primary": "primary", "consumer-shadow": "shadow"}
+"""The broker user each app service connects as."""
 
 
 def compose_config() -> dict:
@@ -51,6 +54,23 @@ def test_the_apps_wait_for_a_healthy_broker_and_get_secrets_as_files() -> None:
             assert value.startswith("/run/secrets/")
 
 
+def secret_names(service: dict) -> set[str]:
+    return {secret if isinstance(secret, str) else secret["source"] for secret in service.get("secrets", [])}
+
+
+def test_each_app_service_gets_only_its_own_broker_secret() -> None:
+    services = compose_config()["services"]
+    assert secret_names(services["rabbitmq"]) == {"rabbitmq_users"}
+    for name, role in BROKER_ROLE.items():
+        service = services[name]
+        assert service["environment"]["AMQP_URL_FILE"] == f"/run/secrets/amqp_url_{role}"
+        broker_secrets = {
+            secret for secret in secret_names(service) if secret.startswith(("amqp_url", "rabbitmq"))
+        }
+        assert broker_secrets == {f"amqp_url_{role}"}, name
+    assert "slack_bot_token" not in secret_names(services["consumer-shadow"])
+
+
 def test_no_secret_value_is_written_in_the_compose_file() -> None:
     text = (REPO / "compose.yaml").read_text()
     for secret_name in ("PASSWORD", "SECRET=", "TOKEN=", "amqp://"):
@@ -65,11 +85,18 @@ def test_the_image_runs_as_a_non_root_user_on_a_slim_base() -> None:
 
 
 @pytest.fixture
-def secrets_dir(vhost: VirtualHost, tmp_path: Path) -> Path:
-    """What scripts/make-secrets writes, pointed at the test broker."""
+def secrets_dir(vhost: VirtualHost, user_prefix: str, tmp_path: Path) -> Path:
+    """What scripts/make-secrets writes, its users loaded into the test broker, its URLs pointed at it.
+
+    The broker has the topology, as one booted with rabbitmq/definitions.json does.
+    """
+    vhost.management.request("POST", "definitions", committed_definitions(vhost.name))
     secrets = tmp_path / "secrets"
     subprocess.run([str(REPO / "scripts" / "make-secrets"), str(secrets)], check=True, capture_output=True)
-    (secrets / "amqp_url").write_text(vhost.amqp_url)
+    load_users_file(vhost, secrets / "rabbitmq_users.json", user_prefix)
+    password = passwords(secrets)
+    for role in BROKER_ROLE.values():
+        (secrets / f"amqp_url_{role}").write_text(amqp_url_as(vhost, user_prefix + role, password[role]))
     (secrets / "slack_signing_secret").write_text(slack.SIGNING_SECRET)
     return secrets
 

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
-import pika
 import pytest
 
 from slack_fanout import topology
+from tests.deployment.conftest import DEFINITIONS, committed_definitions
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
 from tests.support.management import quote
-from tests.support.processes import REPO, python_module, running
-
-DEFINITIONS = REPO / "rabbitmq" / "definitions.json"
-
-
-def committed_definitions(vhost: str) -> dict:
-    definitions = json.loads(DEFINITIONS.read_text())
-    for section in definitions.values():
-        for item in section:
-            if "vhost" in item:
-                item["vhost"] = vhost
-            elif set(item) == {"name"}:
-                item["name"] = vhost
-    return definitions
+from tests.support.processes import python_module, running
 
 
 def test_the_committed_file_is_what_the_topology_module_generates() -> None:
@@ -50,6 +34,7 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
         "slack.shadow": topology.consumer_queue_arguments("shadow"),
         "slack.primary.dead": topology.dead_letter_queue_arguments(),
         "slack.shadow.dead": topology.dead_letter_queue_arguments(),
+        "slack.archive": topology.archive_queue_arguments(),
         **{
             topology.retry_queue(name, delay): topology.retry_queue_arguments(name, delay)
             for name in ("primary", "shadow")
@@ -57,7 +42,7 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
         },
     }
     bindings = api.get(f"exchanges/{quote(vhost.name)}/{topology.INBOUND_EXCHANGE}/bindings/source")
-    assert sorted(b["destination"] for b in bindings) == ["slack.primary", "slack.shadow"]
+    assert sorted(b["destination"] for b in bindings) == ["slack.archive", "slack.primary", "slack.shadow"]
 
 
 def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -> None:
@@ -73,6 +58,7 @@ def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -
         "slack.audit": "slack-bounded-consumers",
         "slack.primary-candidate": "slack-bounded-consumers",
         "slack.shadow.dead": "slack-bounded-dead-letters",
+        "slack.archive": None,  # it has its own retention
     }
     for queue, policy in expected.items():
         vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
@@ -94,30 +80,7 @@ def test_the_consumers_declarations_agree_with_the_loaded_definitions(
         primary.wait_for_log("handled")
 
 
-def test_the_generated_broker_user_logs_in_with_the_generated_password(
-    vhost: VirtualHost, tmp_path: Path
-) -> None:
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make-secrets"), str(tmp_path)], check=True,
-                   capture_output=True)  # fmt: skip
-    users = json.loads((tmp_path / "rabbitmq_users.json").read_text())
-    username = f"test-{uuid.uuid4().hex[:8]}"  # users are broker-wide: never clash with a real one
-    users["users"][0]["name"] = username
-    users["permissions"][0].update(user=username, vhost=vhost.name)
-    users["vhosts"] = [{"name": vhost.name}]
-    vhost.management.request("POST", "definitions", users)
-    try:
-        password = (tmp_path / "rabbitmq_password").read_text().strip()
-        url = vhost.amqp_url.replace("guest:guest", f"{username}:{password}")
-        pika.BlockingConnection(pika.URLParameters(url)).close()
-        with pytest.raises(pika.exceptions.ProbableAuthenticationError):
-            pika.BlockingConnection(pika.URLParameters(url.replace(password, "wrong"))).close()
-    finally:
-        vhost.management.delete(f"users/{username}")
-    assert "@rabbitmq:5672" in (tmp_path / "amqp_url").read_text()
-
-
-def test_make_secrets_keeps_what_is_already_there(tmp_path: Path) -> None:
-    (tmp_path / "slack_signing_secret").write_text("the-real-one\n")
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make-secrets"), str(tmp_path)], check=True,
-                   capture_output=True)  # fmt: skip
-    assert (tmp_path / "slack_signing_secret").read_text() == "the-real-one\n"
+@pytest.mark.parametrize("name", ["archive", "admin", "gateway"])
+def test_no_consumer_may_take_the_archives_or_a_broker_users_name(name: str) -> None:
+    with pytest.raises(topology.InvalidConsumerName):
+        topology.consumer_queue(name)

@@ -78,3 +78,7 @@ def test_status_says_when_it_cannot_read_the_management_api(tmp_path: Path) -> N
     with running(python_module("slack_fanout.status"), env, tmp_path / "status.log") as process:
         assert process.popen.wait(30) == 2
     assert "cannot read the management API" in process.log_text()
+
+
+def test_the_archive_stream_is_not_taken_for_a_consumer_without_one() -> None:
+    assert consumer_queues([{"name": topology.ARCHIVE_QUEUE, "consumers": 0}]) == []

@@ -1,0 +1,92 @@
+"""The RabbitMQ management HTTP API, as the operator commands (status, apply) read and write it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from slack_fanout.settings import EnvSettings
+
+NOT_FOUND = 404
+
+
+class ManagementSettings(EnvSettings):
+    rabbitmq_management_url: str = "http://localhost:15672"
+    rabbitmq_management_user: str = "guest"
+    rabbitmq_management_password: SecretStr = Field(SecretStr("guest"))
+    rabbitmq_vhost: str = "/"
+
+
+class ManagementError(Exception):
+    """The management API could not be reached, or refused the request."""
+
+
+@dataclass(frozen=True)
+class ManagementApi:
+    url: str
+    user: str
+    password: SecretStr
+
+    @classmethod
+    def from_settings(cls, settings: ManagementSettings) -> ManagementApi:
+        return cls(settings.rabbitmq_management_url, settings.rabbitmq_management_user,
+                   settings.rabbitmq_management_password)  # fmt: skip
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """``path`` below ``/api/``, its parts already quoted; the decoded JSON answer, if any."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url.rstrip('/')}/api/{path}", data=data, method=method)
+        credentials = f"{self.user}:{self.password.get_secret_value()}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                text = response.read()
+        except urllib.error.HTTPError as error:
+            reason = _reason(error)
+            raise ManagementHttpError(
+                error.code, f"HTTP {error.code} from {method} {error.url}{reason}"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ManagementError(f"{self.url}: {error}") from None
+        return json.loads(text) if text else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def find(self, path: str) -> Any | None:
+        """The object at ``path``, or None when the broker has none."""
+        try:
+            return self.get(path)
+        except ManagementHttpError as error:
+            if error.code == NOT_FOUND:
+                return None
+            raise
+
+
+class ManagementHttpError(ManagementError):
+    """The API answered with an HTTP error status."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    """The broker's explanation, when the error body has one (a refused queue declaration says why)."""
+    try:
+        return f": {json.load(error)['reason']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def quote(part: str) -> str:
+    """One path segment: a vhost named ``/`` becomes ``%2F``."""
+    return urllib.parse.quote(part, safe="")
