@@ -1,21 +1,27 @@
-"""Consumer runtime throughput with a no-op handler, beside a bare pika consume-and-ack loop.
+"""Consumer runtime throughput, each way to consume, beside a bare pika consume-and-ack loop.
 
     python -m bench.consumer_bench [--messages 20000] [--prefetch 100] [--rounds 3]
 
-Both read the same kind of queue (quorum, bound like a consumer's) preloaded with the same
-envelopes; the runtime runs as ``python -m consumers run``, as in production (dedupe ledger,
-JSON logs at INFO). Prints messages per second, the medians, and the ratio.
+All read the same kind of queue (quorum, bound like a consumer's) preloaded with the same
+envelopes. The runtime runs as ``python -m consumers run``, as in production (dedupe ledger,
+JSON logs at INFO), three ways: a no-op ``--handler``; ``--wsgi`` with a Flask app that
+answers an empty 200; ``--forward`` to that app under gunicorn (the gateway's gunicorn
+configuration), with ``CONSUMER_CONCURRENCY`` requests at once. Prints messages per second,
+the medians, and the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pika
@@ -23,7 +29,7 @@ import pika
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from tests.support.envelopes import an_envelope
 from tests.support.management import ManagementApi
-from tests.support.processes import Process, python_module
+from tests.support.processes import Process, free_port, python_module, running
 
 NAME = "bench"
 
@@ -62,11 +68,24 @@ def raw_pika(url: str, count: int, prefetch: int) -> float:
     return count / elapsed
 
 
-def runtime(url: str, count: int, prefetch: int) -> float:
-    """Messages per second of ``python -m consumers run`` with the no-op handler, as deployed."""
+def runtime(
+    url: str,
+    count: int,
+    prefetch: int,
+    target: tuple[str, ...],
+    concurrency: int = 1,
+    log_handled: bool = True,
+) -> float:
+    """Messages per second of ``python -m consumers run TARGET...``, as deployed."""
     workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-consumer-bench-"))
-    env = {"AMQP_URL": url, "CONSUMER_PREFETCH": str(prefetch), "CONSUMER_STATE_DIR": str(workdir)}
-    argv = python_module("consumers", "run", NAME, "--handler", "bench.consumer_bench:noop")
+    env = {
+        "AMQP_URL": url,
+        "CONSUMER_PREFETCH": str(prefetch),
+        "CONSUMER_STATE_DIR": str(workdir),
+        "CONSUMER_CONCURRENCY": str(concurrency),
+        "CONSUMER_LOG_HANDLED": str(log_handled).lower(),
+    }
+    argv = python_module("consumers", "run", NAME, *target)
     process = Process(argv, env, workdir / "consumer.log")
     try:
         process.wait_for_log("consuming", timeout=30)
@@ -79,25 +98,61 @@ def runtime(url: str, count: int, prefetch: int) -> float:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextmanager
+def empty_200_server() -> Iterator[str]:
+    """The bare Flask app under gunicorn, as a --forward target; yields its URL."""
+    port = free_port()
+    argv = [str(Path(sys.executable).with_name("gunicorn")), "-c", "bench/bare.gunicorn.conf.py",
+            "-b", f"127.0.0.1:{port}"]  # fmt: skip
+    workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-forward-target-"))
+    with running(argv, {"WEB_CONCURRENCY": "1"}, workdir / "gunicorn.log") as process:
+        process.wait_for(lambda: _listening(port), "the forward target to listen")
+        yield f"http://127.0.0.1:{port}/slack/events"
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--prefetch", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--forward-concurrency", type=int, default=8)
     parser.add_argument("--amqp-host", default="localhost")
     arguments = parser.parse_args()
     management = ManagementApi(f"http://{arguments.amqp_host}:15672", "guest", "guest")
     vhost = f"consumer-bench-{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
     url = f"amqp://guest:guest@{arguments.amqp_host}:5672/{vhost}"
-    results: dict[str, list[float]] = {"raw pika": [], "runtime (--handler)": []}
+    count, prefetch = arguments.messages, arguments.prefetch
+    forward = f"--forward (concurrency {arguments.forward_concurrency})"
+    noop = ("--handler", "bench.consumer_bench:noop")
+    results: dict[str, list[float]] = {}
     try:
-        for round_number in range(1, arguments.rounds + 1):
-            for name, measure in (("raw pika", raw_pika), ("runtime (--handler)", runtime)):
-                preload(url, arguments.messages)
-                rate = measure(url, arguments.messages, arguments.prefetch)
-                results[name].append(rate)
-                print(f"round {round_number} {name:22} {rate:8.0f} msg/s", flush=True)
+        with empty_200_server() as target_url:
+            consumers: dict[str, Callable[[], float]] = {
+                "raw pika": lambda: raw_pika(url, count, prefetch),
+                "--handler no-op": lambda: runtime(url, count, prefetch, noop),
+                "--handler no-op, CONSUMER_LOG_HANDLED=false": lambda: runtime(
+                    url, count, prefetch, noop, log_handled=False
+                ),
+                "--wsgi empty 200": lambda: runtime(url, count, prefetch, ("--wsgi", "bench.bare_app:app")),
+                forward: lambda: runtime(
+                    url, count, prefetch, ("--forward", target_url), arguments.forward_concurrency
+                ),
+            }
+            for round_number in range(1, arguments.rounds + 1):
+                for name, measure in consumers.items():
+                    preload(url, count)
+                    results.setdefault(name, []).append(measure())
+                    print(f"round {round_number} {name:45} {results[name][-1]:8.0f} msg/s", flush=True)
     finally:
         management.delete_vhost(vhost)
     raw = statistics.median(results["raw pika"])

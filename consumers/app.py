@@ -65,7 +65,9 @@ def serve(
     if settings.consumer_metrics_port:
         metrics.serve(settings.consumer_metrics_port)
     ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
-    dispatcher = Dispatcher(name, handler, _side_effects(settings), ledger, _reply_mode(settings))
+    dispatcher = Dispatcher(
+        name, handler, _side_effects(settings), ledger, _reply_mode(settings), settings.consumer_log_handled
+    )
     try:
         Consumer(config, dispatcher).run()
     finally:

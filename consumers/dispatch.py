@@ -79,12 +79,14 @@ class Dispatcher:
         side_effects: SideEffects,
         ledger: Ledger | None = None,
         replies: ReplyMode = ReplyMode.DISCARD,
+        log_handled: bool = True,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
         self._side_effects = side_effects
         self._ledger = ledger
         self._replies = replies
+        self._handled_level = logging.INFO if log_handled else logging.DEBUG
 
     def process(self, delivery: Delivery) -> Result:
         started = time.perf_counter()
@@ -123,7 +125,11 @@ class Dispatcher:
         if self._ledger is not None:
             self._ledger.record(request)
         metrics.MESSAGES.labels(self._consumer, "handled").inc()
-        log.info("handled", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        log.log(
+            self._handled_level,
+            "handled",
+            extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
         return Result(Outcome.ACK, reply=self._answer(reply, envelope, delivery, context))
 
     def commit(self) -> None:

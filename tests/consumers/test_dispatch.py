@@ -133,3 +133,9 @@ def test_a_slack_retry_of_an_event_is_skipped_though_it_is_a_first_delivery(tmp_
     dispatcher.process(Delivery(first.encode(), redelivered=False))
     dispatcher.process(Delivery(retry.encode(), redelivered=False))
     assert [envelope.id for envelope, _context in seen] == [first.id]
+
+
+def test_a_busy_consumer_can_log_each_handled_message_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    Dispatcher("audit", remember, RecordingSlack, log_handled=False).process(Delivery(an_envelope().encode()))
+    assert logged(caplog, "handled").levelno == logging.DEBUG
