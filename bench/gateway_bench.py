@@ -45,6 +45,8 @@ class Target:
     config: str
     app: str | None
     publishes: bool
+    env: tuple[tuple[str, str], ...] = ()
+    """Settings of this server beyond the common ones."""
 
 
 TARGETS = [
@@ -122,6 +124,7 @@ class Bench:
             "AMQP_URL": self.amqp_url,
             "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
             "LOG_LEVEL": "WARNING",
+            **dict(target.env),
         }
         log = self.workdir / f"{target.name.replace(' ', '-')}.log"
         process = Process(argv, env, log)

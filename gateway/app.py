@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import extensions, metrics
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
 from gateway.publisher import EnvelopePublisher, Publisher, PublisherConfig
+from gateway.replies import ReplyBreaker
 from gateway.settings import GatewaySettings
 from gateway.verification import RequestVerifier
 from gateway.views import blueprint
@@ -34,6 +35,7 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
         verification_token=_reveal(settings.slack_verification_token),
         max_age_seconds=settings.signature_max_age_seconds,
     )
+    app.extensions[extensions.REPLY_BREAKER] = ReplyBreaker()
     app.extensions[extensions.PUBLISHER] = publisher or Publisher(
         PublisherConfig(
             amqp_url=settings.amqp_url.get_secret_value(),

@@ -8,12 +8,14 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from gateway.publisher import EnvelopePublisher
+    from gateway.replies import ReplyBreaker
     from gateway.settings import GatewaySettings
     from gateway.verification import RequestVerifier
 
 SETTINGS = "slack_fanout.settings"
 VERIFIER = "slack_fanout.verifier"
 PUBLISHER = "slack_fanout.publisher"
+REPLY_BREAKER = "slack_fanout.reply_breaker"
 
 
 def publisher_of(app: Flask) -> EnvelopePublisher:
@@ -30,3 +32,7 @@ def current_verifier() -> RequestVerifier:
 
 def current_publisher() -> EnvelopePublisher:
     return publisher_of(current_app)
+
+
+def current_reply_breaker() -> ReplyBreaker:
+    return current_app.extensions[REPLY_BREAKER]

@@ -11,6 +11,8 @@ See docs/replies.md.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_fanout.envelope import Envelope, Kind
@@ -31,6 +33,46 @@ def waits_for_reply(envelope: Envelope, reply_kinds: frozenset[str]) -> bool:
 class Reply:
     content_type: str
     body: bytes
+
+
+class ReplyBreaker:
+    """Stops requests waiting for answers while the primary gives none. Thread-safe, one per worker.
+
+    A waiting request holds one of its worker's threads until the deadline. With the primary
+    stopped or stuck, every such request would hold one for the whole deadline, and a few
+    dozen would take every thread of the worker, Events API callbacks' included. After
+    ``threshold`` waits in a row end without an answer, requests stop waiting (their answers
+    then come late, through ``response_url``), but for one probe every ``probe_interval``
+    seconds; an answer to a probe makes requests wait again.
+    """
+
+    def __init__(
+        self, threshold: int = 3, probe_interval: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._threshold = threshold
+        self._probe_interval = probe_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._misses = 0
+        self._probing = False
+        self._next_probe = 0.0
+
+    def should_wait(self) -> bool:
+        with self._lock:
+            if self._misses < self._threshold:
+                return True
+            now = self._clock()
+            if self._probing or now < self._next_probe:
+                return False
+            self._probing, self._next_probe = True, now + self._probe_interval
+            return True
+
+    def record(self, answered: bool) -> None:
+        with self._lock:
+            self._probing = False
+            self._misses = 0 if answered else self._misses + 1
+            if self._misses >= self._threshold:
+                self._next_probe = self._clock() + self._probe_interval
 
 
 class _Waiter:

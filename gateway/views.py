@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, g, jsonify, request
 
 from gateway import metrics
-from gateway.extensions import current_publisher, current_settings, current_verifier
+from gateway.extensions import current_publisher, current_reply_breaker, current_settings, current_verifier
 from gateway.inbound import HandshakeReply, accept
 from gateway.replies import Reply, waits_for_reply
 from gateway.settings import GatewaySettings
@@ -37,19 +37,33 @@ def inbound(_path: str = "") -> Response | tuple[str, int]:
     settings = current_settings()
     if settings.reply_passthrough and waits_for_reply(result, settings.reply_kinds):
         return _publish_and_relay_reply(result, arrived, settings)
-    with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
-        current_publisher().publish(result)
-    _log_published(result, arrived)
+    _publish(result, arrived)
     return "", 200
 
 
+def _publish(envelope: Envelope, arrived: float) -> None:
+    with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
+        current_publisher().publish(envelope)
+    _log_published(envelope, arrived)
+
+
 def _publish_and_relay_reply(envelope: Envelope, arrived: float, settings: GatewaySettings) -> Response:
-    """Publish as always, then answer Slack with the consumer's reply if it comes before the deadline."""
+    """Publish as always, then answer Slack with the consumer's reply if it comes before the deadline.
+
+    While the primary answers nothing, the request does not wait: its deadline is its arrival,
+    so the primary's answer, when it comes, goes through ``response_url`` (docs/replies.md).
+    """
+    breaker = current_reply_breaker()
+    if not breaker.should_wait():
+        _publish(envelope.model_copy(update={"reply_by": envelope.received_at}), arrived)
+        metrics.REPLIES.labels("not_awaited").inc()
+        return Response(b"", status=200)
     deadline = settings.reply_deadline_ms / 1000
     envelope = envelope.model_copy(update={"reply_by": envelope.received_at + timedelta(seconds=deadline)})
     with metrics.IN_FLIGHT.track_inprogress():
         reply = current_publisher().request_reply(envelope, reply_deadline=arrived + deadline)
     _log_published(envelope, arrived)
+    breaker.record(answered=reply is not None)
     outcome = _reply_outcome(reply, settings.max_reply_bytes)
     metrics.REPLIES.labels(outcome).inc()
     if outcome != "in_time" or reply is None:

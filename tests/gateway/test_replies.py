@@ -13,7 +13,7 @@ from flask import Flask
 
 from gateway.app import create_app
 from gateway.extensions import publisher_of
-from gateway.replies import waits_for_reply
+from gateway.replies import ReplyBreaker, waits_for_reply
 from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.settings import ConfigError, load_settings
@@ -152,3 +152,50 @@ def test_a_deadline_slack_would_not_wait_for_is_refused_at_start(monkeypatch: py
     monkeypatch.setenv("REPLY_DEADLINE_MS", "3000")
     with pytest.raises(ConfigError, match="REPLY_DEADLINE_MS"):
         load_settings(GatewaySettings)
+
+
+def test_while_the_primary_answers_nothing_requests_stop_waiting_so_workers_stay_free(
+    app: Flask, vhost: VirtualHost
+) -> None:
+    for text in ("one", "two", "three"):  # each waits out the deadline
+        _response, took = post(app, slack.signed(slack.slash_command(text=text), slack.FORM))
+        assert took >= DEADLINE_MS / 1000
+    response, took = post(app, slack.signed(slack.slash_command(text="four"), slack.FORM))
+    assert (response.status_code, response.data) == (200, b"")
+    assert took < 0.2
+    fourth = Envelope.decode(vhost.drain("test.shadow")[-1])
+    assert fourth.reply_by == fourth.received_at  # not waited for: the answer goes by response_url
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_after_misses_in_a_row_only_one_probe_waits_per_interval_and_an_answer_restores_waiting() -> None:
+    clock = FakeClock()
+    breaker = ReplyBreaker(threshold=2, probe_interval=5, clock=clock)
+    for _ in range(2):
+        assert breaker.should_wait()
+        breaker.record(answered=False)
+    assert not breaker.should_wait()
+    clock.now = 5.0
+    assert breaker.should_wait()  # the first probe
+    assert not breaker.should_wait()  # one probe at a time
+    breaker.record(answered=False)
+    clock.now = 9.9
+    assert not breaker.should_wait()
+    clock.now = 10.0
+    assert breaker.should_wait()  # the next probe
+    breaker.record(answered=True)
+    assert breaker.should_wait() and breaker.should_wait()
+
+
+def test_an_answer_resets_the_count_of_misses() -> None:
+    breaker = ReplyBreaker(threshold=2, clock=FakeClock())
+    for answered in (False, True, False):
+        breaker.record(answered)
+    assert breaker.should_wait() and breaker.should_wait()

@@ -1,0 +1,132 @@
+"""Reply passthrough: what waiting for the primary's answer costs the gateway.
+
+    python -m bench.reply_bench [--rounds 3] [--duration 10] [--connections 32]
+
+Starts two gateways from ``gateway/gunicorn.conf.py`` on one vhost, passthrough off and on,
+and a replying primary (``python -m consumers run primary --handler ... --reply``) whose
+handler answers ``{"text": "ok"}`` at once. Side by side, round after round: the maximum
+throughput of each (wrk, ``--connections``); then the latency of each at a steady 100
+requests/s, where the difference between the two is what the answer's round trip (gateway →
+broker → primary → broker → gateway) adds; then passthrough with the primary stopped, where
+every request waits out the deadline. Every 200 must be in both bound queues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from bench.gateway_bench import QUEUES, Bench, Target, WrkResult
+from slack_fanout.topology import INBOUND_EXCHANGE, consumer_queue, consumer_queue_arguments
+from tests.support.processes import Process, python_module
+
+OFF = Target("passthrough off", "gateway/gunicorn.conf.py", None, publishes=True)
+ON = Target("passthrough on", "gateway/gunicorn.conf.py", None, publishes=True,
+            env=(("REPLY_PASSTHROUGH", "true"),))  # fmt: skip
+STEADY_CONNECTIONS, STEADY_DELAY_MS = 2, 20.0
+"""Two connections, each pausing 20 ms between requests: about 100 requests/s."""
+
+
+def answer(_envelope: object, _context: object) -> dict[str, str]:
+    """The primary's handler: an immediate answer, so only the round trip is measured."""
+    return {"text": "ok"}
+
+
+class ReplyBench(Bench):
+    def setup(self) -> None:
+        self.management.create_vhost(self.vhost)
+        with self.channel() as channel:
+            channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+            for queue, arguments in QUEUES.items():
+                channel.queue_declare(queue, durable=True, arguments=arguments)
+                channel.queue_bind(queue, INBOUND_EXCHANGE)
+            primary = consumer_queue("primary")
+            channel.queue_declare(primary, durable=True, arguments=consumer_queue_arguments("primary"))
+            channel.queue_bind(primary, INBOUND_EXCHANGE)
+        for target in (OFF, ON):
+            self.servers[target.name] = self.start(target)
+        self.primary: Process | None = None
+        self.start_primary()
+
+    def start_primary(self) -> None:
+        argv = python_module(
+            "consumers", "run", "primary", "--handler", "bench.reply_bench:answer", "--reply"
+        )
+        env = {"AMQP_URL": self.amqp_url, "CONSUMER_PREFETCH": "100", "CONSUMER_LOG_HANDLED": "false",
+               "CONSUMER_STATE_DIR": tempfile.mkdtemp(dir=self.workdir)}  # fmt: skip
+        self.primary = Process(argv, env, Path(tempfile.mkstemp(dir=self.workdir, suffix=".log")[1]))
+        self.primary.wait_for_log("consuming", timeout=30)
+
+    def stop_primary(self) -> None:
+        assert self.primary is not None
+        self.primary.stop()
+        self.primary = None
+
+    def teardown(self) -> None:
+        if self.primary is not None:
+            self.primary.stop()
+        super().teardown()
+
+
+def run(args: argparse.Namespace) -> None:
+    bench = ReplyBench(args)
+    bench.setup()
+    try:
+        maximum = rounds(bench, args, args.connections, 0)
+        print_table("maximum throughput", maximum)
+        steady = rounds(bench, args, STEADY_CONNECTIONS, STEADY_DELAY_MS)
+        print_table("steady, about 100 requests/s", steady)
+        added_p50 = median(steady[ON.name], "p50_ms") - median(steady[OFF.name], "p50_ms")
+        added_p99 = median(steady[ON.name], "p99_ms") - median(steady[OFF.name], "p99_ms")
+        print(
+            f"\nadded by the answer's round trip at 100 req/s: p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms"
+        )
+        bench.stop_primary()
+        down = bench.measured_run(ON, args.connections, args.duration)
+        print(f"\npassthrough on, primary stopped, {args.connections} connections: {down.rate:.0f} req/s, "
+              f"p50 {down.p50_ms:.0f} ms, slowest {down.max_ms:.0f} ms")  # fmt: skip
+    finally:
+        bench.teardown()
+
+
+def rounds(
+    bench: Bench, args: argparse.Namespace, connections: int, delay_ms: float
+) -> dict[str, list[WrkResult]]:
+    results: dict[str, list[WrkResult]] = {OFF.name: [], ON.name: []}
+    for round_number in range(1, args.rounds + 1):
+        for target in (OFF, ON):
+            result = bench.measured_run(target, connections, args.duration, delay_ms)
+            results[target.name].append(result)
+            print(f"round {round_number} {target.name:16} {result.rate:8.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                  f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}", flush=True)  # fmt: skip
+    return results
+
+
+def median(runs: list[WrkResult], field: str) -> float:
+    return statistics.median(getattr(run, field) for run in runs)
+
+
+def print_table(title: str, results: dict[str, list[WrkResult]]) -> None:
+    off = median(results[OFF.name], "rate")
+    print(
+        f"\n{title}\n\n| gateway | req/s (median) | ratio to off | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|"
+    )
+    for name, runs in results.items():
+        rate = median(runs, "rate")
+        print(
+            f"| {name} | {rate:.0f} | {rate / off:.2f} | {median(runs, 'p50_ms'):.2f} | {median(runs, 'p99_ms'):.2f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
