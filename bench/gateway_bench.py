@@ -91,15 +91,19 @@ class Bench:
     def amqp_url(self) -> str:
         return f"amqp://{self.user}:{self.password}@{self.host}:{self.port}/{self.vhost}"
 
-    def setup(self) -> None:
+    def setup(self, targets: list[Target] = TARGETS) -> None:
         self.management.create_vhost(self.vhost)
         with self.channel() as channel:
             channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-            for queue, arguments in QUEUES.items():
+            for queue, arguments in self.queues().items():
                 channel.queue_declare(queue, durable=True, arguments=arguments)
                 channel.queue_bind(queue, INBOUND_EXCHANGE)
-        for target in TARGETS:
+        for target in targets:
             self.servers[target.name] = self.start(target)
+
+    def queues(self) -> dict[str, dict[str, str]]:
+        """The queues bound to the exchange, with their arguments; every 200 is checked in ``QUEUES``."""
+        return QUEUES
 
     def teardown(self) -> None:
         for process, _url in self.servers.values():

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench.gateway_bench import QUEUES, Bench, Target, WrkResult
-from slack_fanout.topology import INBOUND_EXCHANGE, consumer_queue, consumer_queue_arguments
+from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from tests.support.processes import Process, python_module
 
 OFF = Target("passthrough off", "gateway/gunicorn.conf.py", None, publishes=True)
@@ -35,20 +35,13 @@ def answer(_envelope: object, _context: object) -> dict[str, str]:
 
 
 class ReplyBench(Bench):
-    def setup(self) -> None:
-        self.management.create_vhost(self.vhost)
-        with self.channel() as channel:
-            channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-            for queue, arguments in QUEUES.items():
-                channel.queue_declare(queue, durable=True, arguments=arguments)
-                channel.queue_bind(queue, INBOUND_EXCHANGE)
-            primary = consumer_queue("primary")
-            channel.queue_declare(primary, durable=True, arguments=consumer_queue_arguments("primary"))
-            channel.queue_bind(primary, INBOUND_EXCHANGE)
-        for target in (OFF, ON):
-            self.servers[target.name] = self.start(target)
+    def setup(self, targets: list[Target] | None = None) -> None:
+        super().setup([OFF, ON])
         self.primary: Process | None = None
         self.start_primary()
+
+    def queues(self) -> dict[str, dict[str, str]]:
+        return {**QUEUES, consumer_queue("primary"): consumer_queue_arguments("primary")}
 
     def start_primary(self) -> None:
         argv = python_module(
@@ -80,9 +73,8 @@ def run(args: argparse.Namespace) -> None:
         print_table("steady, about 100 requests/s", steady)
         added_p50 = median(steady[ON.name], "p50_ms") - median(steady[OFF.name], "p50_ms")
         added_p99 = median(steady[ON.name], "p99_ms") - median(steady[OFF.name], "p99_ms")
-        print(
-            f"\nadded by the answer's round trip at 100 req/s: p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms"
-        )
+        print(f"\nadded by the answer's round trip at 100 req/s: p50 {added_p50:+.2f} ms, "
+              f"p99 {added_p99:+.2f} ms")  # fmt: skip
         bench.stop_primary()
         down = bench.measured_run(ON, args.connections, args.duration)
         print(f"\npassthrough on, primary stopped, {args.connections} connections: {down.rate:.0f} req/s, "
@@ -99,8 +91,9 @@ def rounds(
         for target in (OFF, ON):
             result = bench.measured_run(target, connections, args.duration, delay_ms)
             results[target.name].append(result)
-            print(f"round {round_number} {target.name:16} {result.rate:8.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                  f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}", flush=True)  # fmt: skip
+            print(f"round {round_number} {target.name:16} {result.rate:8.0f} req/s  "
+                  f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}",
+                  flush=True)  # fmt: skip
     return results
 
 
@@ -110,14 +103,12 @@ def median(runs: list[WrkResult], field: str) -> float:
 
 def print_table(title: str, results: dict[str, list[WrkResult]]) -> None:
     off = median(results[OFF.name], "rate")
-    print(
-        f"\n{title}\n\n| gateway | req/s (median) | ratio to off | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|"
-    )
+    print(f"\n{title}\n\n| gateway | req/s (median) | ratio to off | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
     for name, runs in results.items():
         rate = median(runs, "rate")
-        print(
-            f"| {name} | {rate:.0f} | {rate / off:.2f} | {median(runs, 'p50_ms'):.2f} | {median(runs, 'p99_ms'):.2f} |"
-        )
+        p50, p99 = median(runs, "p50_ms"), median(runs, "p99_ms")
+        print(f"| {name} | {rate:.0f} | {rate / off:.2f} | {p50:.2f} | {p99:.2f} |")
 
 
 def main() -> None:
