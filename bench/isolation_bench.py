@@ -19,6 +19,7 @@ Needs what ``bench.gateway_bench`` needs: wrk, RabbitMQ with the management API,
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import threading
 import time
@@ -226,6 +227,9 @@ def main() -> None:
     parser.add_argument("--bound", type=int, default=2000, help="max-length of the shadow's queue")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    # Ctrl-C or a kill must still stop the consumers and the gateway (own sessions) and delete the vhost.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     run(parser.parse_args())
 
 
