@@ -37,8 +37,8 @@ SideEffects = Callable[[logging.LoggerAdapter], SlackActions]
 class LiveSlack:
     """Talks to Slack. Without a bot token, chat.postMessage is skipped (and logged), not failed."""
 
-    def __init__(self, bot_token: str | None, api_url: str, log: logging.LoggerAdapter) -> None:
-        self._client = WebClient(token=bot_token, base_url=api_url) if bot_token else None
+    def __init__(self, client: WebClient | None, log: logging.LoggerAdapter) -> None:
+        self._client = client
         self._log = log
 
     def respond(self, response_url: str, message: dict[str, Any]) -> None:
@@ -82,4 +82,6 @@ class RecordingSlack:
 
 
 def live_slack(bot_token: str | None, api_url: str) -> SideEffects:
-    return lambda log: LiveSlack(bot_token, api_url, log)
+    """One Web API client for all messages (it keeps no per-call state), each message its own logger."""
+    client = WebClient(token=bot_token, base_url=api_url) if bot_token else None
+    return lambda log: LiveSlack(client, log)

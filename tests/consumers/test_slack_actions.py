@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from consumers.errors import SlackCallFailed
-from consumers.slack_actions import LiveSlack, RecordingSlack
+from consumers.slack_actions import RecordingSlack, live_slack
 from slack_fanout.logs import BoundLogger
 from tests.consumers.logged import json_lines
 from tests.support.processes import free_port
@@ -37,13 +37,13 @@ def refusing_server() -> Iterator[str]:
 
 
 def test_respond_posts_the_message_as_json_to_the_response_url(recorder: SlackRecorder) -> None:
-    LiveSlack(None, f"{recorder.url}/api/", LOG).respond(f"{recorder.url}/commands/1", {"text": "hi"})
+    live_slack(None, f"{recorder.url}/api/")(LOG).respond(f"{recorder.url}/commands/1", {"text": "hi"})
     [call] = recorder.calls_to("/commands/1")
     assert call.json() == {"text": "hi"}
 
 
 def test_post_message_calls_chat_post_message_with_the_bot_token(recorder: SlackRecorder) -> None:
-    LiveSlack("xoxb-1", f"{recorder.url}/api/", LOG).post_message("C1", "hello")
+    live_slack("xoxb-1", f"{recorder.url}/api/")(LOG).post_message("C1", "hello")
     [call] = recorder.calls_to("/api/chat.postMessage")
     assert call.headers["Authorization"] == "Bearer xoxb-1"
     assert call.json() == {"channel": "C1", "text": "hello"}
@@ -52,26 +52,26 @@ def test_post_message_calls_chat_post_message_with_the_bot_token(recorder: Slack
 def test_without_a_bot_token_post_message_is_skipped_not_failed(
     recorder: SlackRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    LiveSlack(None, f"{recorder.url}/api/", LOG).post_message("C1", "hello")
+    live_slack(None, f"{recorder.url}/api/")(LOG).post_message("C1", "hello")
     assert recorder.calls == []
     assert "chat.postMessage skipped" in caplog.text
 
 
 def test_an_unreachable_response_url_is_a_failure_so_the_message_is_retried() -> None:
     with pytest.raises(SlackCallFailed):
-        LiveSlack(None, "http://127.0.0.1:9/api/", LOG).respond(
+        live_slack(None, "http://127.0.0.1:9/api/")(LOG).respond(
             f"http://127.0.0.1:{free_port()}/x", {"text": "hi"}
         )
 
 
 def test_a_response_url_answering_an_error_status_is_a_failure(refusing_server: str) -> None:
     with pytest.raises(SlackCallFailed, match="HTTP 501"):
-        LiveSlack(None, f"{refusing_server}/api/", LOG).respond(f"{refusing_server}/x", {"text": "hi"})
+        live_slack(None, f"{refusing_server}/api/")(LOG).respond(f"{refusing_server}/x", {"text": "hi"})
 
 
 def test_slack_refusing_chat_post_message_is_a_failure(refusing_server: str) -> None:
     with pytest.raises(SlackCallFailed, match="HTTP 501"):
-        LiveSlack("xoxb-1", f"{refusing_server}/api/", LOG).post_message("C1", "hello")
+        live_slack("xoxb-1", f"{refusing_server}/api/")(LOG).post_message("C1", "hello")
 
 
 def test_recording_logs_each_call_with_its_arguments_and_never_a_token(
