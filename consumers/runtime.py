@@ -215,6 +215,7 @@ class _Session:
         retries_left = max(len(self._config.retry_delays_ms) - retries, 0)
         delivery = Delivery(body, retries, retries_left, properties.reply_to, method.redelivered)
         message = _Message(channel, method.delivery_tag, properties, body)
+        self._consuming_channel = channel
         self._unacked.append(method.delivery_tag)
         future = self._worker.submit(self._process, message, delivery)
         self._in_hand.add(future)
@@ -258,7 +259,6 @@ class _Session:
         with self._outcomes_lock:
             outcomes, self._outcomes = self._outcomes, []
         channel = outcomes[0][0].channel
-        self._consuming_channel = channel
         if not channel.is_open:
             return  # the tags died with the channel; the broker redelivers the messages
         for message, result in outcomes:
