@@ -29,11 +29,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import queue
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pika
@@ -188,8 +188,14 @@ class _Session:
         self._dispatcher = dispatcher
         self._config = config
         self._name = config.name
-        self._worker = ThreadPoolExecutor(config.concurrency, thread_name_prefix=f"handler-{config.name}")
-        self._in_hand: set[Future[None]] = set()  # each leaves the set when done
+        self._inbox: queue.SimpleQueue[tuple[_Message, Delivery] | None] = queue.SimpleQueue()
+        self._in_hand = 0  # delivered and not yet handed back by a worker (under the outcomes lock)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"handler-{config.name}-{number}", daemon=True)
+            for number in range(config.concurrency)
+        ]
+        for worker in self._workers:
+            worker.start()
         self._outcomes: list[tuple[_Message, Result]] = []  # handed over by the worker, not yet settled
         self._outcomes_lock = threading.Lock()
         self._unacked: collections.deque[int] = collections.deque()  # delivery tags, in delivery order
@@ -217,14 +223,14 @@ class _Session:
         message = _Message(channel, method.delivery_tag, properties, body)
         self._consuming_channel = channel
         self._unacked.append(method.delivery_tag)
-        future = self._worker.submit(self._process, message, delivery)
-        self._in_hand.add(future)
-        future.add_done_callback(self._in_hand.discard)
+        with self._outcomes_lock:
+            self._in_hand += 1
+        self._inbox.put((message, delivery))
 
     def finish(self) -> None:
-        """On stop: drop what has not started, let the running handler finish, then send its settlement."""
-        running = [future for future in list(self._in_hand) if not future.cancel()]
-        while not all(future.done() for future in running):
+        """On stop: drop what has not started, let the running handlers finish, then send their settlement."""
+        self._drop_unstarted()
+        while self._in_hand:
             self.connection.process_data_events(time_limit=0.1)  # heartbeats, while the handler finishes
         self.connection.process_data_events(time_limit=0)  # runs the settlement the worker handed over
         self.acknowledge(force=True)
@@ -235,14 +241,33 @@ class _Session:
         After a lost connection this waits for the handler in hand, so that the broker's
         redelivered copy never runs beside it.
         """
-        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._drop_unstarted()
+        for _worker in self._workers:
+            self._inbox.put(None)
+        for worker in self._workers:
+            worker.join()
         if self.connection.is_open:
             self.connection.close()
 
+    def _drop_unstarted(self) -> None:
+        while True:
+            try:
+                self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            with self._outcomes_lock:
+                self._in_hand -= 1
+
+    def _work(self) -> None:
+        """A worker thread: handle messages in delivery order until told to stop (``None``)."""
+        while (item := self._inbox.get()) is not None:
+            self._process(*item)
+
     def _process(self, message: _Message, delivery: Delivery) -> None:
-        """On the worker thread: run the handler, then have the connection's thread settle the message."""
+        """On a worker thread: run the handler, then have the connection's thread settle the message."""
         result = self._dispatcher.process(delivery)
         with self._outcomes_lock:
+            self._in_hand -= 1
             self._outcomes.append((message, result))
             if len(self._outcomes) > 1:
                 return  # the connection's thread is already asked to settle the batch
