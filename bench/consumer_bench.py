@@ -13,6 +13,7 @@ the medians, and the ratios.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import statistics
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pika
@@ -52,24 +54,41 @@ def preload(url: str, count: int) -> None:
     time.sleep(SETTLE_SECONDS)
 
 
-def depth(url: str) -> int:
+@dataclass(frozen=True)
+class Measurement:
+    rate: float
+    """Messages per second, wall clock."""
+    cpu_us: float
+    """CPU time of the consuming process per message: steadier than the rate on a busy machine."""
+
+
+def wait_until_drained(url: str) -> None:
+    """Until the queue holds no message, ready or unacknowledged (one connection, polled)."""
     with pika.BlockingConnection(pika.URLParameters(url)) as connection:
-        return connection.channel().queue_declare(consumer_queue(NAME), passive=True).method.message_count
+        channel = connection.channel()
+        while channel.queue_declare(consumer_queue(NAME), passive=True).method.message_count > 0:
+            time.sleep(0.02)
 
 
-def raw_pika(url: str, count: int, prefetch: int) -> float:
-    """Messages per second of the simplest correct consumer: ack each message in its callback."""
+def raw_pika(url: str, count: int, prefetch: int) -> Measurement:
+    """The simplest correct consumer: ack each message in its callback."""
     with pika.BlockingConnection(pika.URLParameters(url)) as connection:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=prefetch)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for consumed, (method, _properties, _body) in enumerate(channel.consume(consumer_queue(NAME)), 1):
             channel.basic_ack(method.delivery_tag)
             if consumed == count:
                 break
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         channel.cancel()
-    return count / elapsed
+    return Measurement(count / elapsed, cpu / count * 1e6)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system time of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def runtime(
@@ -79,7 +98,7 @@ def runtime(
     target: tuple[str, ...],
     concurrency: int = 1,
     log_handled: bool = True,
-) -> float:
+) -> Measurement:
     """Messages per second of ``python -m consumers run TARGET...``, as deployed."""
     workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-consumer-bench-"))
     env = {
@@ -93,10 +112,10 @@ def runtime(
     process = Process(argv, env, workdir / "consumer.log")
     try:
         process.wait_for_log("consuming", timeout=30)
-        started = time.perf_counter()
-        while depth(url) > 0:
-            time.sleep(0.05)
-        return count / (time.perf_counter() - started)
+        started, cpu_started = time.perf_counter(), _cpu_seconds(process.popen.pid)
+        wait_until_drained(url)
+        elapsed, cpu = time.perf_counter() - started, _cpu_seconds(process.popen.pid) - cpu_started
+        return Measurement(count / elapsed, cpu / count * 1e6)
     finally:
         process.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -138,10 +157,10 @@ def main() -> int:
     count, prefetch = arguments.messages, arguments.prefetch
     forward = f"--forward (concurrency {arguments.forward_concurrency})"
     noop = ("--handler", "bench.consumer_bench:noop")
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[Measurement]] = {}
     try:
         with empty_200_server() as target_url:
-            consumers: dict[str, Callable[[], float]] = {
+            consumers: dict[str, Callable[[], Measurement]] = {
                 "raw pika": lambda: raw_pika(url, count, prefetch),
                 "--handler no-op": lambda: runtime(url, count, prefetch, noop),
                 "--handler no-op, CONSUMER_LOG_HANDLED=false": lambda: runtime(
@@ -155,14 +174,22 @@ def main() -> int:
             for round_number in range(1, arguments.rounds + 1):
                 for name, measure in consumers.items():
                     preload(url, count)
-                    results.setdefault(name, []).append(measure())
-                    print(f"round {round_number} {name:45} {results[name][-1]:8.0f} msg/s", flush=True)
+                    result = measure()
+                    results.setdefault(name, []).append(result)
+                    print(f"round {round_number} {name:45} {result.rate:8.0f} msg/s  "
+                          f"{result.cpu_us:6.1f} CPU µs/msg", flush=True)  # fmt: skip
     finally:
         management.delete_vhost(vhost)
-    raw = statistics.median(results["raw pika"])
-    print("\n| consumer | msg/s (median) | ratio to raw pika |\n|---|---:|---:|")
-    for name, rates in results.items():
-        print(f"| {name} | {statistics.median(rates):.0f} | {statistics.median(rates) / raw:.2f} |")
+    raw_rate = statistics.median(m.rate for m in results["raw pika"])
+    raw_cpu = statistics.median(m.cpu_us for m in results["raw pika"])
+    print(
+        "\n| consumer | msg/s (median) | ratio to raw pika | CPU µs/msg (median) | raw pika's CPU / its CPU |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name, measurements in results.items():
+        rate = statistics.median(m.rate for m in measurements)
+        cpu = statistics.median(m.cpu_us for m in measurements)
+        print(f"| {name} | {rate:.0f} | {rate / raw_rate:.2f} | {cpu:.1f} | {raw_cpu / cpu:.2f} |")
     return 0
 
 
