@@ -19,9 +19,9 @@ from consumers.context import Context
 from consumers.dedupe import Ledger, identity
 from consumers.errors import PermanentFailure, SlackCallFailed
 from consumers.handlers import Handler
-from consumers.replies import LateRoute, Reply, deliver_late, in_time, reply_from_value
-from consumers.slack_actions import SideEffects
-from slack_fanout.envelope import DecodeError, Envelope, utc_now
+from consumers.replies import LateRoute, deliver_late, in_time, reply_from_value
+from consumers.slack_actions import RecordingSlack, SideEffects
+from slack_fanout.envelope import DecodeError, Envelope, Reply, utc_now
 from slack_fanout.logs import BoundLogger
 
 log = logging.getLogger(__name__)
@@ -144,11 +144,7 @@ class Dispatcher:
         if reply is None or envelope.reply_by is None or self._replies is ReplyMode.DISCARD:
             return None  # the gateway waits only when it set a deadline
         if self._replies is ReplyMode.RECORD:
-            context.log.info(
-                "slack call recorded",
-                extra={"method": "reply", "arguments": {"content_type": reply.content_type,
-                                                         "body": reply.body.decode("utf-8", "replace")}},
-            )  # fmt: skip
+            RecordingSlack(context.log).reply(reply)
             return None
         now = utc_now()
         if delivery.reply_to is not None and in_time(envelope, now):

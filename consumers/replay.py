@@ -27,8 +27,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from consumers.errors import AppFailed, PermanentFailure
-from consumers.replies import Reply
-from slack_fanout.envelope import Envelope, Verification
+from slack_fanout.envelope import Envelope, Reply, Verification
 
 if TYPE_CHECKING:
     from consumers.context import Context

@@ -11,40 +11,30 @@ with ``chat.postMessage``; only an answer with neither is dropped, logged and co
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consumers.errors import InvalidReply
-from slack_fanout.envelope import Envelope, Kind
-
-if TYPE_CHECKING:
-    from consumers.slack_actions import SlackActions
+from consumers.slack_actions import SlackActions
+from slack_fanout.envelope import Envelope, Kind, Reply
 
 TRANSIT_MARGIN = timedelta(milliseconds=100)
 """An answer ready this close to the deadline could reach the gateway after it gave up: send it late."""
 
 
-@dataclass(frozen=True)
-class Reply:
-    """An answer as the gateway returns it to Slack: a content type and a body."""
-
-    content_type: str
-    body: bytes
-
-    def as_message(self) -> dict[str, Any] | None:
-        """The answer as a Slack message for a late delivery; None when there is nothing to show."""
-        text = self.body.decode("utf-8", errors="replace").strip()
-        if not text:
-            return None
-        if self.content_type.startswith("application/json"):
-            try:
-                message = json.loads(text)
-            except ValueError:
-                return {"text": text}
-            return message if isinstance(message, dict) else {"text": text}
-        return {"text": text}
+def late_message(reply: Reply) -> dict[str, Any] | None:
+    """The answer as a Slack message for a late delivery; None when there is nothing to show."""
+    text = reply.body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    if reply.content_type.startswith("application/json"):
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return {"text": text}
+        return message if isinstance(message, dict) else {"text": text}
+    return {"text": text}
 
 
 def reply_from_value(value: object) -> Reply | None:
@@ -76,7 +66,7 @@ def deliver_late(reply: Reply, envelope: Envelope, slack: SlackActions) -> LateR
 
     Raises ``SlackCallFailed`` when that route refuses it.
     """
-    message = reply.as_message()
+    message = late_message(reply)
     if message is None:
         return LateRoute.EMPTY
     if envelope.response_url is not None:

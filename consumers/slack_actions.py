@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from consumers.errors import SlackCallFailed
+from slack_fanout.envelope import Reply
 
 
 class SlackActions(Protocol):
@@ -75,6 +76,10 @@ class RecordingSlack:
     def post_message(self, channel: str, text: str, **fields: Any) -> bool:
         self._record("chat.postMessage", channel=channel, text=text, **fields)
         return True
+
+    def reply(self, reply: Reply) -> None:
+        """The answer a replying consumer would have sent back to Slack in the HTTP response."""
+        self._record("reply", content_type=reply.content_type, body=reply.body.decode("utf-8", "replace"))
 
     def _record(self, method: str, **arguments: Any) -> None:
         arguments.pop("token", None)  # a handler may pass one per call; tokens never reach the logs

@@ -30,8 +30,8 @@ from pika.frame import Method
 from gateway import metrics
 from gateway.confirms import ConfirmTracker, PendingConfirm
 from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, ShuttingDown
-from gateway.replies import Reply, ReplyRegistry
-from slack_fanout.envelope import CONTENT_TYPE, Envelope
+from gateway.replies import ReplyRegistry
+from slack_fanout.envelope import CONTENT_TYPE, Envelope, Reply
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
 
 NOT_FOUND = 404

@@ -13,9 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from slack_fanout.envelope import Envelope, Kind
+from slack_fanout.envelope import Envelope, Kind, Reply
 
 DEFAULT_REPLY_KINDS = frozenset(
     {"slash_command", "outgoing_webhook", "view_submission", "block_suggestion", "interactive_message"}
@@ -27,12 +26,6 @@ def waits_for_reply(envelope: Envelope, reply_kinds: frozenset[str]) -> bool:
     if envelope.kind.value in reply_kinds:
         return True
     return envelope.kind is Kind.INTERACTIVE and envelope.payload.get("type") in reply_kinds
-
-
-@dataclass(frozen=True)
-class Reply:
-    content_type: str
-    body: bytes
 
 
 class ReplyBreaker:

@@ -11,10 +11,10 @@ from flask import Blueprint, Response, g, jsonify, request
 from gateway import metrics
 from gateway.extensions import current_publisher, current_reply_breaker, current_settings, current_verifier
 from gateway.inbound import HandshakeReply, accept
-from gateway.replies import Reply, waits_for_reply
+from gateway.replies import waits_for_reply
 from gateway.settings import GatewaySettings
 from gateway.slack_body import Handshake
-from slack_fanout.envelope import Envelope
+from slack_fanout.envelope import Envelope, Reply
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("gateway", __name__)

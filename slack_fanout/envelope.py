@@ -7,6 +7,7 @@ can re-verify or re-sign it, or replay it into an existing Slack app unchanged.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -105,6 +106,18 @@ class Envelope(BaseModel):
             return cls.model_validate_json(data)
         except ValidationError as exc:
             raise DecodeError(data, _summarise(exc)) from None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A consumer's answer to an envelope, as the gateway returns it to Slack.
+
+    On the wire: the body of a message published to the envelope's reply-to address, with the
+    content type as its ``content_type`` property and the envelope id as its ``correlation_id``.
+    """
+
+    content_type: str
+    body: bytes
 
 
 def _summarise(exc: ValidationError) -> str:

@@ -14,9 +14,8 @@ from werkzeug.serving import make_server
 
 from consumers.errors import AppFailed, PermanentFailure
 from consumers.replay import Replayer, app_answer
-from consumers.replies import Reply
 from consumers.runtime import ERROR_HEADER, RETRIES_HEADER
-from slack_fanout.envelope import Envelope, Verification
+from slack_fanout.envelope import Envelope, Reply, Verification
 from slack_fanout.topology import consumer_queue, dead_letter_queue
 from tests.apps import seed_bot
 from tests.support import slack

@@ -10,8 +10,8 @@ import pytest
 
 from consumers.dispatch import Delivery, Dispatcher, Outcome, ReplyMode, Result
 from consumers.errors import InvalidReply, SlackCallFailed
-from consumers.replies import TRANSIT_MARGIN, LateRoute, Reply, deliver_late, reply_from_value
-from slack_fanout.envelope import Envelope, Kind, utc_now
+from consumers.replies import TRANSIT_MARGIN, LateRoute, deliver_late, reply_from_value
+from slack_fanout.envelope import Envelope, Kind, Reply, utc_now
 from tests.support import slack
 from tests.support.envelopes import an_envelope
 
