@@ -18,9 +18,11 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import pika
 from pika.channel import Channel
@@ -65,6 +67,36 @@ class PublisherConfig:
     reconnect_delay_max: float = 5.0
 
 
+class BatchingConnection(pika.SelectConnection):
+    """A connection that, inside ``batched()``, writes every frame it is given in one piece.
+
+    pika hands each frame (three per published message: method, header, body) to the socket
+    separately: one system call each, and as many small reads for the broker. Joined, a batch
+    of publishes is one write; the broker's CPU per message falls by about a fifth
+    (docs/performance.md).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._held: list[bytes] | None = None
+        super().__init__(*args, **kwargs)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                super()._adapter_emit_data(b"".join(held))
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        if self._held is None:
+            super()._adapter_emit_data(data)
+        else:
+            self._held.append(data)
+
+
 class Publisher:
     """Thread-safe: any request thread may call ``publish``; one I/O thread talks to RabbitMQ."""
 
@@ -82,7 +114,7 @@ class Publisher:
         self._outbox: deque[tuple[PendingConfirm, bytes, pika.BasicProperties]] = deque()
         self._drain_scheduled = False
         self._closing = threading.Event()
-        self._connection: pika.SelectConnection | None = None
+        self._connection: BatchingConnection | None = None
         self._channel: Channel | None = None
         self._tracker = ConfirmTracker()
         self._reached_ready = False
@@ -212,7 +244,7 @@ class Publisher:
             if self._state is not LinkState.CLOSED:
                 self._set_state(LinkState.CONNECTING)
         self._reached_ready = False
-        self._connection = pika.SelectConnection(
+        self._connection = BatchingConnection(
             parameters,
             on_open_callback=self._on_connection_open,
             on_open_error_callback=self._on_connection_failed,
@@ -268,8 +300,10 @@ class Publisher:
             batch = list(self._outbox)
             self._outbox.clear()
             self._drain_scheduled = False
-        for pending, body, properties in batch:
-            self._send(pending, body, properties)
+        assert self._connection is not None
+        with self._connection.batched():
+            for pending, body, properties in batch:
+                self._send(pending, body, properties)
 
     def _send(self, pending: PendingConfirm, body: bytes, properties: pika.BasicProperties) -> None:
         channel = self._channel
