@@ -182,17 +182,18 @@ class Bench:
         """One wrk run with the CPU it cost; for a publishing target, proves every 200 reached both queues."""
         if target.publishes:
             self.purge()
-        processes = [*self.worker_pids(target), *_broker_pids()]
-        cpu_before = {pid: _cpu_seconds(pid) for pid in processes}
+        workers, brokers = self.worker_pids(target), _broker_pids()
+        cpu_before = {pid: _cpu_seconds(pid) for pid in (*workers, *brokers)}
         result = self.wrk(self.servers[target.name][1], connections, seconds, delay_ms)
-        used = {pid: _cpu_seconds(pid) - before for pid, before in cpu_before.items()}
+        cpu_after = {pid: _cpu_seconds(pid) for pid in cpu_before}
         if target.publishes:
             self.check_delivery(target, result)
-        per_request = 1000 / max(result.ok, 1)
+
+        def cpu_ms_per_request(pids: list[int]) -> float:
+            return sum(cpu_after[pid] - cpu_before[pid] for pid in pids) * 1000 / max(result.ok, 1)
+
         return dataclasses.replace(
-            result,
-            server_cpu_ms=sum(used[pid] for pid in self.worker_pids(target) if pid in used) * per_request,
-            broker_cpu_ms=sum(used[pid] for pid in _broker_pids() if pid in used) * per_request,
+            result, server_cpu_ms=cpu_ms_per_request(workers), broker_cpu_ms=cpu_ms_per_request(brokers)
         )
 
     def check_delivery(self, target: Target, result: WrkResult) -> None:
