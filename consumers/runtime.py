@@ -44,7 +44,7 @@ from pika.exceptions import (
     ChannelClosedByBroker,
     ConnectionWrongStateError,
 )
-from pika.spec import Basic, BasicProperties
+from pika.spec import ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, Basic, BasicProperties
 
 from consumers import metrics
 from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
@@ -56,8 +56,8 @@ log = logging.getLogger(__name__)
 _BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled)
 """Failures that a new connection and the same declarations can cure."""
 
-_REFUSALS = frozenset({403, 406})
-"""ACCESS_REFUSED, PRECONDITION_FAILED: a declaration the broker will refuse every time."""
+_REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
+"""A declaration the broker refuses with these, it will refuse every time."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Consumer:
             channel.exchange_declare(topology.INBOUND_EXCHANGE, passive=True)
             channel.close()
         except ChannelClosedByBroker as error:
-            if error.reply_code != 404:  # NOT_FOUND
+            if error.reply_code != NOT_FOUND:
                 raise
             with _refusals_are_final():
                 connection.channel().exchange_declare(

@@ -28,6 +28,7 @@ import pika
 from pika.channel import Channel
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 from pika.frame import Method
+from pika.spec import NOT_FOUND
 
 from gateway import metrics
 from gateway.confirms import ConfirmTracker, PendingConfirm
@@ -35,8 +36,6 @@ from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, 
 from gateway.replies import ReplyRegistry
 from slack_fanout.envelope import CONTENT_TYPE, Envelope, Reply
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
-
-NOT_FOUND = 404
 
 log = logging.getLogger(__name__)
 

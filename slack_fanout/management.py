@@ -8,13 +8,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import Field, SecretStr
 
 from slack_fanout.settings import EnvSettings
-
-NOT_FOUND = 404
 
 
 class ManagementSettings(EnvSettings):
@@ -66,7 +65,7 @@ class ManagementApi:
         try:
             return self.get(path)
         except ManagementHttpError as error:
-            if error.code == NOT_FOUND:
+            if error.code == HTTPStatus.NOT_FOUND:
                 return None
             raise
 
