@@ -215,6 +215,21 @@ class Bench:
                 break
         return depths
 
+    def rounds(
+        self, targets: list[Target], args: argparse.Namespace, connections: int, delay_ms: float = 0
+    ) -> dict[str, list[WrkResult]]:
+        """``args.rounds`` rounds of one run per target in turn, so the machine's drift falls on all alike."""
+        results: dict[str, list[WrkResult]] = {target.name: [] for target in targets}
+        for round_number in range(1, args.rounds + 1):
+            for target in targets:
+                result = self.measured_run(target, connections, args.duration, delay_ms)
+                results[target.name].append(result)
+                print(f"round {round_number} {target.name:16} {result.rate:8.0f} req/s  "
+                      f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}  "
+                      f"CPU ms/req server {result.server_cpu_ms:.2f} broker {result.broker_cpu_ms:.2f}",
+                      flush=True)  # fmt: skip
+        return results
+
     def worker_pids(self, target: Target) -> list[int]:
         master = self.servers[target.name][0].popen.pid
         children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
@@ -279,19 +294,11 @@ def run(args: argparse.Namespace) -> None:
     bench = Bench(args)
     bench.setup()
     try:
-        results: dict[str, list[WrkResult]] = {target.name: [] for target in TARGETS}
-        for round_number in range(1, args.rounds + 1):
-            for target in TARGETS:
-                result = bench.measured_run(target, args.connections, args.duration)
-                results[target.name].append(result)
-                print(f"round {round_number} {target.name:14} {result.rate:8.0f} req/s  "
-                      f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}  "
-                      f"CPU ms/req server {result.server_cpu_ms:.2f} broker {result.broker_cpu_ms:.2f}",
-                      flush=True)  # fmt: skip
+        results = bench.rounds(TARGETS, args, args.connections)
         print_summary(results)
         print_broker_alone(bench, args)
         gateway = TARGETS[1]
-        max_rate = statistics.median(r.rate for r in results[gateway.name])
+        max_rate = median(results[gateway.name], "rate")
         print_half_rate(bench, max_rate, args)
         print_overload(bench, gateway, args)
         rss = bench.worker_rss_mb(gateway)
@@ -300,20 +307,23 @@ def run(args: argparse.Namespace) -> None:
         bench.teardown()
 
 
-def print_summary(results: dict[str, list[WrkResult]]) -> None:
-    bare = statistics.median(r.rate for r in results[TARGETS[0].name])
-    print("\n| server | req/s (median) | ratio to bare | p50 ms | p99 ms | max ms "
+def median(runs: list[WrkResult], field: str) -> float:
+    return statistics.median(getattr(run, field) for run in runs)
+
+
+def print_summary(results: dict[str, list[WrkResult]], title: str = "") -> None:
+    """One row per server, its rate as a ratio to the first one's."""
+    baseline = next(iter(results))
+    print(f"\n{title}\n" if title else "")
+    print(f"| server | req/s (median) | ratio to {baseline} | p50 ms | p99 ms | max ms "
           "| server CPU ms/req | broker CPU ms/req |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    baseline_rate = median(results[baseline], "rate")
     for name, runs in results.items():
-        rate = statistics.median(r.rate for r in runs)
-        p50 = statistics.median(r.p50_ms for r in runs)
-        p99 = statistics.median(r.p99_ms for r in runs)
-        slowest = max(r.max_ms for r in runs)
-        server_cpu = statistics.median(r.server_cpu_ms for r in runs)
-        broker_cpu = statistics.median(r.broker_cpu_ms for r in runs)
-        print(f"| {name} | {rate:.0f} | {rate / bare:.2f} | {p50:.2f} | {p99:.2f} | {slowest:.0f} "
-              f"| {server_cpu:.2f} | {broker_cpu:.2f} |")  # fmt: skip
+        rate, slowest = median(runs, "rate"), max(r.max_ms for r in runs)
+        print(f"| {name} | {rate:.0f} | {rate / baseline_rate:.2f} | {median(runs, 'p50_ms'):.2f} "
+              f"| {median(runs, 'p99_ms'):.2f} | {slowest:.0f} | {median(runs, 'server_cpu_ms'):.2f} "
+              f"| {median(runs, 'broker_cpu_ms'):.2f} |")  # fmt: skip
 
 
 def print_broker_alone(bench: Bench, args: argparse.Namespace) -> None:

@@ -14,11 +14,10 @@ every request waits out the deadline. Every 200 must be in both bound queues.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 from pathlib import Path
 
-from bench.gateway_bench import QUEUES, Bench, Target, WrkResult
+from bench.gateway_bench import QUEUES, Bench, Target, median, print_summary
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from tests.support.processes import Process, python_module
 
@@ -67,10 +66,10 @@ def run(args: argparse.Namespace) -> None:
     bench = ReplyBench(args)
     bench.setup()
     try:
-        maximum = rounds(bench, args, args.connections, 0)
-        print_table("maximum throughput", maximum)
-        steady = rounds(bench, args, STEADY_CONNECTIONS, STEADY_DELAY_MS)
-        print_table("steady, about 100 requests/s", steady)
+        maximum = bench.rounds([OFF, ON], args, args.connections)
+        print_summary(maximum, "maximum throughput")
+        steady = bench.rounds([OFF, ON], args, STEADY_CONNECTIONS, STEADY_DELAY_MS)
+        print_summary(steady, "steady, about 100 requests/s")
         added_p50 = median(steady[ON.name], "p50_ms") - median(steady[OFF.name], "p50_ms")
         added_p99 = median(steady[ON.name], "p99_ms") - median(steady[OFF.name], "p99_ms")
         print(f"\nadded by the answer's round trip at 100 req/s: p50 {added_p50:+.2f} ms, "
@@ -81,34 +80,6 @@ def run(args: argparse.Namespace) -> None:
               f"p50 {down.p50_ms:.0f} ms, slowest {down.max_ms:.0f} ms")  # fmt: skip
     finally:
         bench.teardown()
-
-
-def rounds(
-    bench: Bench, args: argparse.Namespace, connections: int, delay_ms: float
-) -> dict[str, list[WrkResult]]:
-    results: dict[str, list[WrkResult]] = {OFF.name: [], ON.name: []}
-    for round_number in range(1, args.rounds + 1):
-        for target in (OFF, ON):
-            result = bench.measured_run(target, connections, args.duration, delay_ms)
-            results[target.name].append(result)
-            print(f"round {round_number} {target.name:16} {result.rate:8.0f} req/s  "
-                  f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}",
-                  flush=True)  # fmt: skip
-    return results
-
-
-def median(runs: list[WrkResult], field: str) -> float:
-    return statistics.median(getattr(run, field) for run in runs)
-
-
-def print_table(title: str, results: dict[str, list[WrkResult]]) -> None:
-    off = median(results[OFF.name], "rate")
-    print(f"\n{title}\n\n| gateway | req/s (median) | ratio to off | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
-    for name, runs in results.items():
-        rate = median(runs, "rate")
-        p50, p99 = median(runs, "p50_ms"), median(runs, "p99_ms")
-        print(f"| {name} | {rate:.0f} | {rate / off:.2f} | {p50:.2f} | {p99:.2f} |")
 
 
 def main() -> None:
