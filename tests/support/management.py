@@ -1,16 +1,21 @@
-"""A small client for the RabbitMQ management HTTP API, for test set-up and assertions."""
+"""The RabbitMQ management HTTP API for test set-up and assertions: the product's client
+(``slack_fanout.management``) plus what tests need of it."""
 
 from __future__ import annotations
 
-import base64
-import json
+import functools
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
+
+from pydantic import SecretStr
+
+from slack_fanout import management
+from slack_fanout.management import quote
+
+__all__ = ["ManagementApi", "quote"]
 
 
 @dataclass(frozen=True)
@@ -19,27 +24,25 @@ class ManagementApi:
     username: str
     password: str
 
+    @functools.cached_property
+    def _client(self) -> management.ManagementApi:
+        return management.ManagementApi(self.base_url, self.username, SecretStr(self.password))
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base_url.rstrip('/')}/api/{path}", data=data, method=method)
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read()
-        return json.loads(text) if text else None
+        return self._client.request(method, path, body)
 
     def get(self, path: str) -> Any:
-        return self.request("GET", path)
+        return self._client.get(path)
 
     def put(self, path: str, body: Any) -> Any:
         return self.request("PUT", path, body)
 
     def delete(self, path: str) -> None:
+        """Gone already is as good as deleted."""
         try:
             self.request("DELETE", path)
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
+        except management.ManagementHttpError as error:
+            if error.code != HTTPStatus.NOT_FOUND:
                 raise
 
     def create_vhost(self, vhost: str) -> None:
@@ -66,7 +69,3 @@ class ManagementApi:
 
     def queue_names(self, vhost: str) -> set[str]:
         return {queue["name"] for queue in self.get(f"queues/{quote(vhost)}")}
-
-
-def quote(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
