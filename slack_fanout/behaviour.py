@@ -57,7 +57,9 @@ class SlackCall(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     target: CallTarget
-    method: str = Field(description="Web API method (`chat.postMessage`), or `response_url`, `upload`, `reply`.")
+    method: str = Field(
+        description="A Web API method (`chat.postMessage`), or `response_url`, `upload`, `reply`."
+    )
     arguments: dict[str, Any] = Field(description="What was sent, parsed (JSON or form), secrets redacted.")
     mode: CallMode
     status: int | None = Field(None, description="HTTP status of the answer (fake for a suppressed call).")
@@ -95,21 +97,21 @@ class BehaviourRecord(BaseModel):
     version: Literal[1] = 1
     envelope_id: str
     consumer: str
-    code_version: str = Field("", description="The consumer's CONSUMER_CODE_VERSION (a git sha, an image tag).")
+    code_version: str = Field("", description="CONSUMER_CODE_VERSION: a git sha, an image tag.")
     shadow: bool
     kind: Kind
     endpoint: str = Field(description="`endpoint_key` of the envelope: what the comparer groups by.")
     received_at: AwareDatetime = Field(description="When the gateway received the request.")
     started_at: AwareDatetime
     duration_ms: float = Field(description="Handling time, until the request settled.")
-    settled: bool = Field(True, description="False when work the handler started was still running at the bound.")
+    settled: bool = Field(True, description="False: work the handler started still ran at the bound.")
     outcome: Outcome
     answer: Answer | None = None
     calls: list[SlackCall] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list, description="`Type: message` of each error raised.")
     escapes: list[Escape] = Field(default_factory=list)
     inbound: dict[str, Any] = Field(
-        default_factory=dict, description="The envelope's payload, secrets redacted: for the side-by-side view."
+        default_factory=dict, description="The payload, secrets redacted, for the side-by-side view."
     )
 
     def encode(self) -> bytes:
