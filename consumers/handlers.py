@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from consumers.context import Context
 
 Handler = Callable[[Envelope, "Context"], object]
-"""Called once per message; returning acknowledges it, raising has it delivered again.
+"""Called once per message; returning acknowledges it. Raising parks the message for a retry after
+the next delay, and after the last one in ``slack.<name>.dead``; raising ``PermanentFailure``
+dead-letters it at once.
 
 What it returns is its answer to Slack (``consumers.replies.reply_from_value``), sent back
 by a consumer run with ``--reply``."""
