@@ -1,5 +1,8 @@
+"""``python -m consumers run NAME …``: the older spelling of ``slack-fanout consume NAME …``."""
+
 import sys
 
 from consumers.cli import main
 
-sys.exit(main())
+arguments = sys.argv[1:]
+sys.exit(main(arguments[1:] if arguments[:1] == ["run"] else arguments))

@@ -1,4 +1,4 @@
-"""``python -m consumers run NAME (--handler MOD:FUNC | --wsgi MOD:APP | --forward URL) [options]``.
+"""``slack-fanout consume NAME (--handler MOD:FUNC | --wsgi MOD:APP | --forward URL) [options]``.
 
 Adds a consumer with a queue of its own, ``slack.<NAME>``, bound to the gateway's
 exchange: no change to the gateway or the other consumers.
@@ -11,22 +11,17 @@ import sys
 
 from consumers.app import Target, serve
 from consumers.errors import DeclarationRefused, HandlerNotFound
+from slack_fanout.amqp import LoginRefused
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.settings import ConfigError
 from slack_fanout.topology import InvalidConsumerName
 
-RET_OK = 0
-RET_CONFIG = 2
-"""A bad setting or consumer name (argparse also exits 2 on bad usage)."""
-RET_IMPORT = 3
-"""The handler cannot be imported."""
-RET_DECLARATIONS = 4
-"""The broker refused the consumer's queues or binding."""
-
-_EXIT_CODES: dict[type[Exception], int] = {
-    ConfigError: RET_CONFIG,
-    InvalidConsumerName: RET_CONFIG,
-    HandlerNotFound: RET_IMPORT,
-    DeclarationRefused: RET_DECLARATIONS,
+_EXIT_CODES: dict[type[Exception], ExitCode] = {
+    ConfigError: ExitCode.CONFIG,
+    InvalidConsumerName: ExitCode.CONFIG,
+    HandlerNotFound: ExitCode.IMPORT,
+    DeclarationRefused: ExitCode.DECLARATIONS,
+    LoginRefused: ExitCode.LOGIN_REFUSED,
 }
 
 
@@ -38,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
+def app_main(name: str, description: str, target: Target, argv: list[str] | None, **mode: bool) -> int:
+    """One of the repository's apps (``primary``, ``shadow``): a fixed consumer with only ``--prefetch``."""
+    parser = argparse.ArgumentParser(prog=f"slack-fanout {name}", description=description)
+    _add_prefetch(parser)
+    return run(name, target, prefetch=parser.parse_args(argv).prefetch, **mode)
+
+
 def run(
     name: str, target: Target, *, shadow: bool = False, reply: bool = False, prefetch: int | None = None
 ) -> int:
@@ -47,24 +49,26 @@ def run(
     except tuple(_EXIT_CODES) as error:
         print(f"slack-fanout consumer: {error}", file=sys.stderr)
         return next(code for kind, code in _EXIT_CODES.items() if isinstance(error, kind))
-    return RET_OK
+    return ExitCode.OK
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m consumers", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    command = commands.add_parser("run", help="consume queue slack.NAME")
-    command.add_argument("name", help="consumer name: its queue is slack.NAME")
-    target = command.add_mutually_exclusive_group(required=True)
+    parser = argparse.ArgumentParser(prog="slack-fanout consume", description=__doc__.split("\n\n")[1])
+    parser.add_argument("name", help="consumer name: its queue is slack.NAME")
+    target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--handler", help="package.module:function, called as function(envelope, context)")
     target.add_argument("--wsgi", help="package.module:app, a WSGI app given each original request")
     target.add_argument("--forward", metavar="URL", help="POST each original request to this URL")
-    mode = command.add_mutually_exclusive_group()
+    mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--shadow",
         action="store_true",
         help="record Slack calls and answers instead of sending them (CONSUMER_SHADOW)",
     )
     mode.add_argument("--reply", action="store_true", help="send the answer back to Slack (CONSUMER_REPLY)")
-    command.add_argument("--prefetch", type=int, help="unacknowledged messages at once (CONSUMER_PREFETCH)")
+    _add_prefetch(parser)
     return parser
+
+
+def _add_prefetch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prefetch", type=int, help="unacknowledged messages at once (CONSUMER_PREFETCH)")

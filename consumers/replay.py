@@ -56,8 +56,10 @@ class Replayer:
         body = envelope.body.encode()
         if self._signer is not None and envelope.verified_by is Verification.SIGNATURE:
             timestamp = str(int(time.time()))
+            signature = self._signer.generate_signature(timestamp=timestamp, body=body)
+            assert signature is not None  # slack_sdk returns None only without a timestamp or a body
             headers["x-slack-request-timestamp"] = timestamp
-            headers["x-slack-signature"] = self._signer.generate_signature(timestamp=timestamp, body=body)
+            headers["x-slack-signature"] = signature
         return OriginalRequest(envelope.path, headers, body)
 
 
@@ -81,7 +83,7 @@ class WsgiReplay:
     def __call__(self, envelope: Envelope, _context: Context) -> Reply:
         request = self._replayer.rebuild(envelope)
         environ = EnvironBuilder(
-            path=request.path, method="POST", headers=request.headers, data=request.body
+            path=request.path, method="POST", headers=Headers(request.headers), data=request.body
         ).get_environ()
         body_parts, status, headers = run_wsgi_app(self._app, environ, buffered=True)
         body = b"".join(body_parts)

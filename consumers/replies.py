@@ -73,7 +73,8 @@ def deliver_late(reply: Reply, envelope: Envelope, slack: SlackActions) -> LateR
         slack.respond(envelope.response_url, message)
         return LateRoute.RESPONSE_URL
     channel = envelope.payload.get("channel_id")
-    to_channel = envelope.kind is Kind.OUTGOING_WEBHOOK and isinstance(channel, str) and "text" in message
-    if to_channel and slack.post_message(channel, **message):
+    if not (envelope.kind is Kind.OUTGOING_WEBHOOK and isinstance(channel, str) and "text" in message):
+        return LateRoute.DROPPED
+    if slack.post_message(channel, **message):
         return LateRoute.CHAT_POST_MESSAGE
     return LateRoute.DROPPED

@@ -50,6 +50,7 @@ from consumers import metrics
 from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
 from consumers.errors import ConsumerCancelled, DeclarationRefused
 from slack_fanout import topology
+from slack_fanout.amqp import LOGIN_ERRORS, login_refused
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,16 @@ class Consumer:
     def run(self) -> None:
         """Consume until SIGTERM or SIGINT; reconnect with backoff whenever the broker goes away.
 
-        Raises ``DeclarationRefused`` when the broker's queues disagree with the topology.
+        Raises ``DeclarationRefused`` when the broker's queues disagree with the topology, and
+        ``LoginRefused`` when it refuses the login: neither would change on a retry.
         """
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         while not self._stopping:
             try:
                 self._consume()
+            except LOGIN_ERRORS as error:
+                raise login_refused(self._config.amqp_url, error) from None
             except _BROKER_GONE as error:
                 if not self._stopping:
                     self._back_off(error)
@@ -319,11 +323,12 @@ class _Session:
             channel.basic_ack(last, multiple=True)
 
     def _send_reply(self, properties: BasicProperties, result: Result) -> None:
-        assert self._reply_channel is not None and result.reply is not None
+        reply_to: str | None = properties.reply_to  # the dispatcher answers only a delivery that has one
+        assert self._reply_channel is not None and result.reply is not None and reply_to is not None
         reply = BasicProperties(
             content_type=result.reply.content_type, correlation_id=properties.correlation_id
         )
-        self._reply_channel.basic_publish("", properties.reply_to, result.reply.body, reply)
+        self._reply_channel.basic_publish("", reply_to, result.reply.body, reply)
 
     def _park(self, message: _Message, result: Result) -> None:
         """Publish a copy, confirmed, to the next retry queue, or to the dead-letter queue after the

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from slack_fanout.settings import EnvSettings
+from slack_fanout.settings import AppSettings
 from slack_fanout.topology import RETRY_DELAYS_MS
 
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
-
-class ConsumerSettings(EnvSettings):
+class ConsumerSettings(AppSettings):
     """Environment variables of the same names (upper case); each also as ``*_FILE``.
 
     ``--prefetch``, ``--shadow`` and ``--reply`` on the command line override
     ``CONSUMER_PREFETCH``, ``CONSUMER_SHADOW`` and ``CONSUMER_REPLY``.
     """
 
-    amqp_url: SecretStr = Field(
-        SecretStr("amqp://guest:guest@localhost:5672/%2F"),
-        description="Broker to consume from; holds a password, so it is never logged.",
-    )
     slack_bot_token: SecretStr | None = Field(
         None, description="For chat.postMessage; without it, posts are skipped."
     )
@@ -58,7 +51,6 @@ class ConsumerSettings(EnvSettings):
     consumer_metrics_port: int | None = Field(
         None, gt=0, lt=65536, description="Serve Prometheus metrics on this port (none: not served)."
     )
-    log_level: LogLevel = "INFO"
     consumer_log_handled: bool = Field(
         True,
         description="One INFO line per handled message; off, it is logged at DEBUG, and a consumer handles "
@@ -71,8 +63,3 @@ class ConsumerSettings(EnvSettings):
             raise ValueError("--reply (CONSUMER_REPLY) and --shadow (CONSUMER_SHADOW) exclude each other: "
                              "a shadow's answer must never reach Slack")  # fmt: skip
         return self
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value

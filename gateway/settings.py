@@ -5,24 +5,20 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 
 from gateway.replies import DEFAULT_REPLY_KINDS
-from slack_fanout.settings import EnvSettings
+from slack_fanout.settings import AppSettings
 
 ONE_MIB = 1024 * 1024
 
 
-class GatewaySettings(EnvSettings):
+class GatewaySettings(AppSettings):
     """Environment variables of the same names (upper case); secrets also as ``*_FILE``."""
 
-    amqp_url: SecretStr = Field(
-        SecretStr("amqp://guest:guest@localhost:5672/%2F"),
-        description="Broker to publish to; holds a password, so it is never logged.",
-    )
     slack_signing_secret: SecretStr | None = Field(None, description="Verifies X-Slack-Signature.")
     slack_verification_token: SecretStr | None = Field(
         None, description="Legacy token: the only proof unsigned requests (outgoing webhooks) carry."
     )
     signature_max_age_seconds: int = Field(300, gt=0, description="Slack's replay window.")
-    max_body_bytes: int = Field(ONE_MIB, gt=0)
+    max_body_bytes: int = Field(ONE_MIB, gt=0, description="A larger body gets 413.")
     publish_timeout_seconds: float = Field(
         2.0, gt=0, lt=3, description="Longest wait for a confirm; Slack gives up after 3 s."
     )
@@ -44,7 +40,10 @@ class GatewaySettings(EnvSettings):
     trusted_proxies: int = Field(
         0, ge=0, description="Proxies in front of the gateway whose X-Forwarded-* headers are believed."
     )
-    log_level: str = "INFO"
+    web_concurrency: int = Field(2, gt=0, le=256, description="gunicorn worker processes (`-w` overrides).")
+    gateway_threads: int = Field(
+        32, gt=0, le=1024, description="Request threads per worker (gunicorn's `--threads` overrides it)."
+    )
 
     @model_validator(mode="after")
     def _can_verify_something(self) -> GatewaySettings:

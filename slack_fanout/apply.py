@@ -1,13 +1,15 @@
-"""``python -m slack_fanout.apply``: give a running broker the topology, through the management API.
+"""``slack-fanout apply``: give a running broker the topology, through the management API.
 
 For a broker that did not boot with ``rabbitmq/definitions.json``, or to check one that did.
 Each object of the topology (vhost, exchange, queues, bindings, policies and, with
 ``--users``, the users and their permissions) is compared with the broker's and reported as
 ``created``, ``unchanged`` or ``differs``. Nothing that exists is ever changed or deleted: a
 queue's arguments cannot change in place, and deleting it would lose its messages.
+``--consumer audit`` gives the broker one consumer: its queues, its binding, its user and
+its permissions. Also ``python -m slack_fanout.apply``.
 
-Exit 0 when the broker has every object as defined; 1 when one differs; 2 when the
-management API cannot be used; 3 when ``--dry-run`` found objects missing.
+Exit 0 when the broker has every object as defined; 1 when one differs or, with
+``--dry-run``, is missing; the other codes as every command (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -23,10 +25,9 @@ from typing import Any
 from pydantic import SecretStr, create_model
 
 from slack_fanout import topology
-from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote
+from slack_fanout.exit_codes import ExitCode
+from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote, refusal
 from slack_fanout.settings import ConfigError, EnvSettings, load_settings
-
-RET_OK, RET_DIFFERS, RET_UNREACHABLE, RET_MISSING = 0, 1, 2, 3
 
 
 class ApplySettings(ManagementSettings):
@@ -65,9 +66,15 @@ class Report:
         return "; ".join([line, *self.differences])
 
 
-def topology_objects(vhost: str, archive: bool = True) -> Iterator[BrokerObject]:
-    """``topology.definitions()`` as management API objects, each after those it needs."""
-    definitions = topology.definitions(vhost=vhost, archive=archive)
+def topology_objects(
+    vhost: str, archive: bool = True, consumers: tuple[str, ...] = topology.CONSUMERS, shared: bool = True
+) -> Iterator[BrokerObject]:
+    """``topology.definitions()`` as management API objects, each after those it needs.
+
+    Without ``shared``, only what ``consumers`` need: the vhost, the exchange, their queues and
+    bindings, not the archive nor the policies.
+    """
+    definitions = topology.definitions(consumers, vhost=vhost, archive=archive and shared)
     v = quote(vhost)
     yield BrokerObject("vhost", vhost, f"vhosts/{v}", {})
     for e in definitions["exchanges"]:
@@ -80,14 +87,16 @@ def topology_objects(vhost: str, archive: bool = True) -> Iterator[BrokerObject]
         yield BrokerObject("binding", f"{b['source']} -> {b['destination']}",
                            f"bindings/{v}/e/{quote(b['source'])}/q/{quote(b['destination'])}",
                            _fields(b, "routing_key", "arguments"), create_method="POST")  # fmt: skip
-    for p in definitions["policies"]:
+    for p in definitions["policies"] if shared else []:
         yield BrokerObject("policy", p["name"], f"policies/{v}/{quote(p['name'])}",
                            _fields(p, "pattern", "apply-to", "priority", "definition"))  # fmt: skip
 
 
-def user_objects(vhost: str, prefix: str, passwords: EnvSettings) -> Iterator[BrokerObject]:
-    """``topology.broker_users()`` and their permissions in ``vhost``; passwords as ``password_settings``."""
-    for user in topology.broker_users(prefix=prefix):
+def user_objects(
+    vhost: str, passwords: EnvSettings, users: list[topology.BrokerUser]
+) -> Iterator[BrokerObject]:
+    """``users`` and their permissions in ``vhost``; passwords as ``password_settings``."""
+    for user in users:
         password = getattr(passwords, _password_field(user.role)).get_secret_value()
         yield BrokerObject("user", user.name, f"users/{quote(user.name)}", {"tags": list(user.tags)},
                            create_body={"password": password, "tags": ",".join(user.tags)})  # fmt: skip
@@ -97,11 +106,9 @@ def user_objects(vhost: str, prefix: str, passwords: EnvSettings) -> Iterator[Br
                            _fields(permission, "configure", "write", "read"))  # fmt: skip
 
 
-def password_settings() -> type[EnvSettings]:
-    """``RABBITMQ_<ROLE>_PASSWORD`` (or ``_FILE``) for each user of ``topology.broker_users()``."""
-    fields: dict[str, Any] = {
-        _password_field(user.role): (SecretStr, ...) for user in topology.broker_users()
-    }
+def password_settings(users: list[topology.BrokerUser]) -> type[EnvSettings]:
+    """``RABBITMQ_<ROLE>_PASSWORD`` (or ``_FILE``) for each of ``users``."""
+    fields: dict[str, Any] = {_password_field(user.role): (SecretStr, ...) for user in users}
     return create_model("UserPasswords", __base__=EnvSettings, **fields)
 
 
@@ -120,7 +127,7 @@ def apply(api: ManagementApi, objects: Iterator[BrokerObject], dry_run: bool) ->
 
 def differences(have: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """Where the broker's object is not as the topology wants it: one phrase per field or argument."""
-    found = []
+    found: list[str] = []
     for key, value in wanted.items():
         if isinstance(value, dict):
             theirs = have.get(key) or {}
@@ -136,31 +143,50 @@ def differences(have: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    vhost = "/"
     try:
         settings = load_settings(ApplySettings)
-        objects = topology_objects(settings.rabbitmq_vhost, archive=not arguments.no_archive)
-        if arguments.users:
-            passwords = load_settings(password_settings())
-            users = user_objects(settings.rabbitmq_vhost, settings.rabbitmq_user_prefix, passwords)
-            objects = itertools.chain(objects, users)
+        vhost = settings.rabbitmq_vhost
+        objects, users = _wanted(arguments, vhost, settings.rabbitmq_user_prefix)
+        if users:
+            passwords = load_settings(password_settings(users))
+            objects = itertools.chain(objects, user_objects(vhost, passwords, users))
         outcomes = set()
         for report in apply(ManagementApi.from_settings(settings), objects, arguments.dry_run):
             print(report, flush=True)
             outcomes.add(report.outcome)
     except (ConfigError, ManagementError) as error:
-        print(f"slack-fanout apply: cannot use the management API: {error}", file=sys.stderr)
-        return RET_UNREACHABLE
+        return refusal("apply", error, vhost)
     if Outcome.DIFFERS in outcomes:
         print("objects that differ were left as they are: see docs/operations.md", file=sys.stderr)
-        return RET_DIFFERS
-    return RET_MISSING if Outcome.MISSING in outcomes else RET_OK
+    return ExitCode.DIFFERS if outcomes & {Outcome.DIFFERS, Outcome.MISSING} else ExitCode.OK
+
+
+def _wanted(
+    arguments: argparse.Namespace, vhost: str, prefix: str
+) -> tuple[Iterator[BrokerObject], list[topology.BrokerUser]]:
+    """The topology objects and the users the command line asks for."""
+    if not arguments.consumer:
+        objects = topology_objects(vhost, archive=not arguments.no_archive)
+        return objects, topology.broker_users(prefix=prefix) if arguments.users else []
+    try:
+        consumers = tuple(dict.fromkeys(topology.check_consumer_name(name) for name in arguments.consumer))
+    except topology.InvalidConsumerName as error:
+        raise ConfigError(str(error)) from None
+    objects = topology_objects(vhost, consumers=consumers, shared=False)
+    return objects, [topology.consumer_user(name, prefix) for name in consumers]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m slack_fanout.apply", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="slack-fanout apply", description=__doc__.split("\n\n")[0].split(": ", 1)[1]
+    )
     parser.add_argument("--dry-run", action="store_true", help="only report; create nothing")
     users_help = "also the users and their permissions; passwords from RABBITMQ_<ROLE>_PASSWORD(_FILE)"
     parser.add_argument("--users", action="store_true", help=users_help)
+    parser.add_argument("--consumer", action="append", metavar="NAME",
+                        help="only this consumer (repeatable): its queues, binding, user and permissions; "
+                             "password from RABBITMQ_<NAME>_PASSWORD(_FILE)")  # fmt: skip
     parser.add_argument(
         "--no-archive", action="store_true", help="without the archive stream (RabbitMQ < 3.9)"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,7 +14,8 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from slack_fanout.settings import EnvSettings
+from slack_fanout.exit_codes import ExitCode
+from slack_fanout.settings import ConfigError, EnvSettings
 
 
 class ManagementSettings(EnvSettings):
@@ -25,6 +27,8 @@ class ManagementSettings(EnvSettings):
 
 class ManagementError(Exception):
     """The management API could not be reached, or refused the request."""
+
+    exit_code = ExitCode.UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,16 @@ class ManagementApi:
             with urllib.request.urlopen(request, timeout=10) as response:
                 text = response.read()
         except urllib.error.HTTPError as error:
+            if error.code == HTTPStatus.UNAUTHORIZED:
+                raise ManagementLoginRefused(
+                    f"the management API at {self.url} refused the login of user {self.user!r}"
+                ) from None
             reason = _reason(error)
             raise ManagementHttpError(
                 error.code, f"HTTP {error.code} from {method} {error.url}{reason}"
             ) from None
         except (OSError, ValueError) as error:
-            raise ManagementError(f"{self.url}: {error}") from None
+            raise ManagementError(f"cannot reach the management API at {self.url}: {error}") from None
         return json.loads(text) if text else None
 
     def get(self, path: str) -> Any:
@@ -71,11 +79,29 @@ class ManagementApi:
 
 
 class ManagementHttpError(ManagementError):
-    """The API answered with an HTTP error status."""
+    """The API answered with an HTTP error status: it refused the request."""
+
+    exit_code = ExitCode.DECLARATIONS
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class ManagementLoginRefused(ManagementError):
+    """A wrong password, or a user without the management tag."""
+
+    exit_code = ExitCode.LOGIN_REFUSED
+
+
+def refusal(command: str, error: ConfigError | ManagementError, vhost: str) -> ExitCode:
+    """What an operator command says on stderr, in one line, when it cannot do its job; its exit code."""
+    if isinstance(error, ConfigError):
+        print(f"slack-fanout {command}: {error}", file=sys.stderr)
+        return ExitCode.CONFIG
+    where = f" (vhost {vhost!r})" if isinstance(error, ManagementLoginRefused) else ""
+    print(f"slack-fanout {command}: {error}{where}", file=sys.stderr)
+    return error.exit_code
 
 
 def _reason(error: urllib.error.HTTPError) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -60,6 +60,27 @@ class EnvSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _FileVariantSource(settings_cls)
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class AppSettings(EnvSettings):
+    """What the gateway and every consumer read alike: the broker, and how much to log."""
+
+    amqp_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@localhost:5672/%2F"),
+        description="The broker; holds a password, so it is never logged.",
+    )
+    log_level: LogLevel = Field(
+        "INFO",
+        description="`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; `DEBUG` also shows pika's logs.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
 
 def load_settings(settings_cls: type[S], **overrides: Any) -> S:

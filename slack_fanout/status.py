@@ -1,21 +1,23 @@
-"""``python -m slack_fanout.status``: each consumer's queue at a glance, and an exit code for health checks.
+"""``slack-fanout status``: each consumer's queue at a glance, and an exit code for health checks.
 
-Reads the RabbitMQ management API. Exit 0 when every consumer queue has a consumer and is
-below 90 % of its bound; 1 when one does not (usable from cron or a container health
-check); 2 when the management API cannot be read.
+Reads the RabbitMQ management API (RABBITMQ_MANAGEMENT_URL, _USER, _PASSWORD, RABBITMQ_VHOST).
+Exits 0 when every consumer queue has a consumer and is below 90 % of its bound, 1 when one
+does not (usable from cron or a container health check); the other codes as every command
+(docs/cli.md). Also ``python -m slack_fanout.status``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote
+from slack_fanout.exit_codes import ExitCode
+from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote, refusal
 from slack_fanout.settings import ConfigError, load_settings
 from slack_fanout.topology import ARCHIVE_QUEUE, dead_letter_queue
 
-RET_OK, RET_ATTENTION, RET_UNREACHABLE = 0, 1, 2
 NEAR_BOUND = 0.9
 
 
@@ -82,19 +84,21 @@ def render(statuses: list[QueueStatus]) -> str:
     return "\n".join(rows)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="slack-fanout status", description=__doc__.split("\n\n")[1]).parse_args(argv)
+    vhost = "/"
     try:
         settings = load_settings(ManagementSettings)
-        queues = ManagementApi.from_settings(settings).get(f"queues/{quote(settings.rabbitmq_vhost)}")
+        vhost = settings.rabbitmq_vhost
+        queues = ManagementApi.from_settings(settings).get(f"queues/{quote(vhost)}")
     except (ConfigError, ManagementError) as error:
-        print(f"slack-fanout status: cannot read the management API: {error}", file=sys.stderr)
-        return RET_UNREACHABLE
+        return refusal("status", error, vhost)
     statuses = consumer_queues(queues)
     print(render(statuses))
     if not statuses:
         print("no consumer queue (slack.<name>) in this vhost", file=sys.stderr)
-        return RET_ATTENTION
-    return RET_ATTENTION if any(s.problems for s in statuses) else RET_OK
+        return ExitCode.DIFFERS
+    return ExitCode.DIFFERS if any(s.problems for s in statuses) else ExitCode.OK
 
 
 def _rate(stats: dict[str, Any], name: str) -> float:

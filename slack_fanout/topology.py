@@ -50,8 +50,18 @@ ARCHIVE_MAX_LENGTH_BYTES = 5_000_000_000
 ARCHIVE_SEGMENT_BYTES = 100_000_000
 """Retention drops whole segments: small ones keep the archive close to its age and size limits."""
 
+BEHAVIOUR_EXCHANGE = "slack.behaviour"
+"""Where every consumer publishes a behaviour record of each envelope it settled."""
+
 ADMIN_USER = "admin"
 GATEWAY_USER = "gateway"
+
+REPLYING_CONSUMERS = frozenset({"primary"})
+"""Consumers whose users may publish to the default exchange, as direct reply-to needs: with it a
+user could publish into any queue by name, so only the consumer that answers Slack (``--reply``) has it."""
+
+RESERVED_NAMES = frozenset({ARCHIVE, "behaviour", ADMIN_USER, GATEWAY_USER})
+"""Names of the broker's shared objects and users that no consumer may take."""
 
 _CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
@@ -65,8 +75,8 @@ def check_consumer_name(name: str) -> str:
         raise InvalidConsumerName(
             f"consumer name {name!r} must be 1-63 of a-z, 0-9, '_' or '-', starting with a letter or digit"
         )
-    if name in (ARCHIVE, ADMIN_USER, GATEWAY_USER):
-        raise InvalidConsumerName(f"consumer name {name!r} is taken by the archive or a broker user")
+    if name in RESERVED_NAMES:
+        raise InvalidConsumerName(f"consumer name {name!r} is taken by a shared queue, exchange or user")
     return name
 
 
@@ -198,24 +208,34 @@ class BrokerUser:
 
 
 def broker_users(consumers: tuple[str, ...] = CONSUMERS, prefix: str = "") -> list[BrokerUser]:
-    """One user per app, each allowed only what that app does.
+    """One user per app, each allowed only what that app does (docs/operations.md, "Broker users").
 
     The gateway publishes to the exchange and consumes direct reply-to, which needs no
-    permission. A consumer declares, binds and consumes its own queues, binds from (reads)
-    the exchange, and writes the default exchange, through which it publishes retry copies
-    and replies: that lets it publish to another queue by name, never read or configure one.
-    ``prefix`` keeps the names apart when several deployments share one broker.
+    permission. ``prefix`` keeps the names apart when several deployments share one broker.
     """
     exchange = re.escape(INBOUND_EXCHANGE)
-    users = [
+    return [
         BrokerUser(ADMIN_USER, prefix + ADMIN_USER, ("administrator",), ".*", ".*", ".*"),
         BrokerUser(GATEWAY_USER, prefix + GATEWAY_USER, (), "^$", f"^{exchange}$", "^$"),
+        *(consumer_user(name, prefix) for name in consumers),
     ]
-    for name in consumers:
-        own = rf"{re.escape(consumer_queue(name))}(\..*)?"
-        users.append(BrokerUser(name, prefix + name, (), f"^{own}$", rf"^({own}|amq\.default)$",
-                                f"^({own}|{exchange})$"))  # fmt: skip
-    return users
+
+
+def consumer_user(name: str, prefix: str = "") -> BrokerUser:
+    """Any consumer's user, whether or not the deployment lists it in ``CONSUMERS``.
+
+    It configures, writes and reads only names of its own, ``slack.<name>`` and below (its
+    queues, and its retry exchange ``slack.<name>.retry``); it also reads (binds from)
+    ``slack.inbound`` and writes ``slack.behaviour``. So it can never publish into another
+    consumer's queue. A consumer in ``REPLYING_CONSUMERS`` may also write the default exchange,
+    the residual right direct reply-to needs.
+    """
+    own = rf"{re.escape(consumer_queue(name))}(\..*)?"
+    writes = [own, re.escape(BEHAVIOUR_EXCHANGE), *([r"amq\.default"] if name in REPLYING_CONSUMERS else [])]
+    reads = [own, re.escape(INBOUND_EXCHANGE)]
+    return BrokerUser(
+        name, prefix + name, (), f"^{own}$", f"^({'|'.join(writes)})$", f"^({'|'.join(reads)})$"
+    )
 
 
 def permissions(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.cli import RET_CONFIG, RET_DECLARATIONS, RET_IMPORT
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import consumer_queue
 from tests.support.broker import VirtualHost
 from tests.support.processes import python_module, running
@@ -14,36 +14,40 @@ from tests.support.processes import python_module, running
 HANDLER = "tests.consumers.handlers:record"
 
 MISCONFIGURATIONS = [
-    pytest.param("no.such.module:f", {}, RET_IMPORT, "cannot import 'no.such.module'", id="unimportable"),
+    pytest.param(
+        "no.such.module:f", {}, ExitCode.IMPORT, "cannot import 'no.such.module'", id="unimportable"
+    ),
     pytest.param(
         "tests.consumers.fails_at_import:f",
         {},
-        RET_IMPORT,
+        ExitCode.IMPORT,
         "RuntimeError: this module fails at import",
         id="fails-at-import",
     ),
     pytest.param(
         "tests.consumers.handlers:missing",
         {},
-        RET_IMPORT,
+        ExitCode.IMPORT,
         "has nothing callable named 'missing'",
         id="missing-function",
     ),
-    pytest.param("tests.consumers.handlers", {}, RET_IMPORT, "expected package.module:name", id="no-colon"),
+    pytest.param(
+        "tests.consumers.handlers", {}, ExitCode.IMPORT, "expected package.module:name", id="no-colon"
+    ),
     pytest.param(
         HANDLER,
         {"CONSUMER_PREFETCH": "0"},
-        RET_CONFIG,
+        ExitCode.CONFIG,
         "CONSUMER_PREFETCH: Input should be",
         id="bad-prefetch",
     ),
     pytest.param(
-        HANDLER, {"LOG_LEVEL": "LOUD"}, RET_CONFIG, "LOG_LEVEL: Input should be", id="bad-log-level"
+        HANDLER, {"LOG_LEVEL": "LOUD"}, ExitCode.CONFIG, "LOG_LEVEL: Input should be", id="bad-log-level"
     ),
     pytest.param(
         HANDLER,
         {"SLACK_BOT_TOKEN_FILE": "/no/such/file"},
-        RET_CONFIG,
+        ExitCode.CONFIG,
         "SLACK_BOT_TOKEN_FILE=/no/such/file: cannot read it",
         id="unreadable-secret",
     ),
@@ -61,19 +65,19 @@ def test_a_misconfigured_consumer_refuses_to_start_with_one_clear_line(
 def test_a_command_line_option_is_checked_like_its_setting(tmp_path: Path) -> None:
     argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--prefetch", "0")
     assert_refused(
-        refusal(argv, {}, tmp_path), RET_CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0"
+        refusal(argv, {}, tmp_path), ExitCode.CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0"
     )
 
 
 def test_a_consumer_name_that_would_make_a_bad_queue_name_is_refused(tmp_path: Path) -> None:
     argv = python_module("consumers", "run", "Bad Name!", "--handler", HANDLER)
-    assert_refused(refusal(argv, {}, tmp_path), RET_CONFIG, "consumer name 'Bad Name!' must be")
+    assert_refused(refusal(argv, {}, tmp_path), ExitCode.CONFIG, "consumer name 'Bad Name!' must be")
 
 
 @pytest.mark.parametrize("app", ["consumers.primary", "consumers.shadow"])
 def test_the_apps_check_their_settings_the_same_way(tmp_path: Path, app: str) -> None:
     refused = refusal(python_module(app), {"CONSUMER_PREFETCH": "-1"}, tmp_path)
-    assert_refused(refused, RET_CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0")
+    assert_refused(refused, ExitCode.CONFIG, "CONSUMER_PREFETCH: Input should be greater than 0")
 
 
 def test_a_queue_the_broker_holds_with_other_arguments_stops_the_consumer(
@@ -83,7 +87,7 @@ def test_a_queue_the_broker_holds_with_other_arguments_stops_the_consumer(
         channel.queue_declare(consumer_queue("audit"), durable=True)  # a classic queue, not a quorum one
     argv = python_module("consumers", "run", "audit", "--handler", HANDLER)
     exit_code, output = refusal(argv, {"AMQP_URL": vhost.amqp_url}, tmp_path)
-    assert exit_code == RET_DECLARATIONS
+    assert exit_code == ExitCode.DECLARATIONS
     assert "slack-fanout consumer: the broker refused the declarations: PRECONDITION_FAILED" in output
     assert "inequivalent arg" in output and "for queue 'slack.audit'" in output
     assert "Traceback" not in output
@@ -106,14 +110,14 @@ def assert_refused(refused: tuple[int, str], exit_code: int, message: str) -> No
 
 def test_a_wsgi_app_that_cannot_be_found_is_refused_like_a_handler(tmp_path: Path) -> None:
     argv = python_module("consumers", "run", "audit", "--wsgi", "tests.consumers.handlers:no_app")
-    assert_refused(refusal(argv, {}, tmp_path), RET_IMPORT, "--wsgi 'tests.consumers.handlers:no_app'")
+    assert_refused(refusal(argv, {}, tmp_path), ExitCode.IMPORT, "--wsgi 'tests.consumers.handlers:no_app'")
 
 
 def test_a_shadow_can_never_be_told_to_reply(tmp_path: Path) -> None:
     argv = python_module("consumers", "run", "audit", "--handler", HANDLER, "--reply")
     assert_refused(
         refusal(argv, {"CONSUMER_SHADOW": "true"}, tmp_path),
-        RET_CONFIG,
+        ExitCode.CONFIG,
         "a shadow's answer must never reach Slack",
     )
 

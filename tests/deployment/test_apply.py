@@ -1,4 +1,4 @@
-"""``python -m slack_fanout.apply``: a running broker given the topology, and told where it differs."""
+"""``slack-fanout apply``: a running broker given the topology, and told where it differs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from slack_fanout import apply, topology
+from slack_fanout.exit_codes import ExitCode
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
 from tests.support.management import quote
@@ -49,14 +50,14 @@ def test_apply_gives_a_fresh_vhost_exactly_the_topology_and_then_finds_it_unchan
     vhost: VirtualHost, management_env: dict[str, str], tmp_path: Path
 ) -> None:
     with running(python_module("slack_fanout.apply"), management_env, tmp_path / "apply.log") as process:
-        assert process.popen.wait(30) == apply.RET_OK
+        assert process.popen.wait(30) == ExitCode.OK
     lines = process.log_text().splitlines()
     assert "created   queue      slack.archive" in lines
     assert outcomes(lines[1:]) == {"created"}  # the vhost itself was there
     assert broker_topology(vhost) == defined_topology(vhost)
 
     with running(python_module("slack_fanout.apply"), management_env, tmp_path / "again.log") as process:
-        assert process.popen.wait(30) == apply.RET_OK
+        assert process.popen.wait(30) == ExitCode.OK
     assert outcomes(process.log_text().splitlines()) == {"unchanged"}
 
 
@@ -64,7 +65,7 @@ def test_a_dry_run_reports_what_is_missing_and_creates_nothing(
     vhost: VirtualHost, management_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, lines = run_apply("--dry-run", capsys=capsys)
-    assert code == apply.RET_MISSING
+    assert code == ExitCode.DIFFERS
     assert "missing   exchange   slack.inbound" in lines
     assert vhost.management.queue_names(vhost.name) == set()
 
@@ -81,7 +82,7 @@ def test_a_queue_with_other_arguments_is_reported_and_left_with_its_messages(
 
     code, lines = run_apply(capsys=capsys)
 
-    assert code == apply.RET_DIFFERS
+    assert code == ExitCode.DIFFERS
     assert (
         "differs   queue      slack.shadow; arguments x-delivery-limit is 99 on the broker, 5 here" in lines
     )
@@ -95,12 +96,12 @@ def test_with_users_it_creates_each_user_with_its_permissions(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     monkeypatch.setenv("RABBITMQ_USER_PREFIX", user_prefix)
-    assert apply.main(["--users"]) == apply.RET_UNREACHABLE  # a password is required for each user
+    assert apply.main(["--users"]) == ExitCode.CONFIG  # a password is required for each user
     assert "RABBITMQ_ADMIN_PASSWORD" in capsys.readouterr().err
     for user in topology.broker_users():
         monkeypatch.setenv(f"RABBITMQ_{user.role.upper()}_PASSWORD", f"secret-{user.role}")
 
-    assert run_apply("--users", capsys=capsys)[0] == apply.RET_OK
+    assert run_apply("--users", capsys=capsys)[0] == ExitCode.OK
     users = {u["name"]: u["tags"] for u in vhost.management.get("users") if u["name"].startswith(user_prefix)}
     assert users == {f"{user_prefix}{u.role}": list(u.tags) for u in topology.broker_users()}
     granted = [{k: p[k] for k in ("user", "vhost", "configure", "write", "read")}
@@ -109,12 +110,12 @@ def test_with_users_it_creates_each_user_with_its_permissions(
     expected = topology.permissions(vhost=vhost.name, prefix=user_prefix)
     assert sorted(granted, key=str) == sorted(expected, key=str)
     code, lines = run_apply("--users", capsys=capsys)
-    assert (code, outcomes(lines)) == (apply.RET_OK, {"unchanged"})
+    assert (code, outcomes(lines)) == (ExitCode.OK, {"unchanged"})
 
 
 def test_apply_says_when_it_cannot_reach_the_management_api(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:9")
-    assert apply.main([]) == apply.RET_UNREACHABLE
-    assert "cannot use the management API" in capsys.readouterr().err
+    assert apply.main([]) == ExitCode.UNREACHABLE
+    assert "cannot reach the management API at http://127.0.0.1:9" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
 
 from slack_fanout import apply, topology
+from slack_fanout.exit_codes import ExitCode
 from tests.deployment.conftest import amqp_url_as
 from tests.support.broker import VirtualHost
 
@@ -25,7 +26,7 @@ def users(vhost: VirtualHost, management_env: dict[str, str], user_prefix: str,
     for user in topology.broker_users():
         monkeypatch.setenv(f"RABBITMQ_{user.role.upper()}_PASSWORD", f"pw-{user.role}")
         urls[user.role] = amqp_url_as(vhost, user_prefix + user.role, f"pw-{user.role}")
-    assert apply.main(["--users"]) == apply.RET_OK
+    assert apply.main(["--users"]) == ExitCode.OK
     return urls
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slack_fanout import topology
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.status import QueueStatus, consumer_queues
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
@@ -57,7 +58,7 @@ def test_status_exits_non_zero_while_a_consumer_is_missing_and_zero_once_all_con
     vhost.management.request("POST", "definitions", topology.definitions(vhost=vhost.name))
     publish(vhost, an_envelope().encode())
     code, output = run_status(vhost, tmp_path)
-    assert code == 1
+    assert code == ExitCode.DIFFERS
     assert "no consumer" in output and "shadow" in output and "primary" in output
 
     env = {"AMQP_URL": vhost.amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt")}
@@ -76,8 +77,8 @@ def test_status_exits_non_zero_while_a_consumer_is_missing_and_zero_once_all_con
 def test_status_says_when_it_cannot_read_the_management_api(tmp_path: Path) -> None:
     env = {"RABBITMQ_MANAGEMENT_URL": "http://127.0.0.1:9"}
     with running(python_module("slack_fanout.status"), env, tmp_path / "status.log") as process:
-        assert process.popen.wait(30) == 2
-    assert "cannot read the management API" in process.log_text()
+        assert process.popen.wait(30) == ExitCode.UNREACHABLE
+    assert "cannot reach the management API at http://127.0.0.1:9" in process.log_text()
 
 
 def test_the_archive_stream_is_not_taken_for_a_consumer_without_one() -> None:

@@ -1,0 +1,85 @@
+"""gunicorn configuration, importable from the installed package: ``slack-fanout gateway [-b HOST:PORT]``.
+
+``slack-fanout gateway`` runs gunicorn with ``-c python:gateway.gunicorn_config``; in a
+checkout, ``gunicorn -c gateway/gunicorn.conf.py`` still loads this same module. gunicorn
+reads every module-level name here as a setting, so other names start with ``_``. The
+settings are validated once, here, in the master, before any worker forks: a bad one stops
+the gateway with one line and exit code 2, never a traceback or a crash loop of workers.
+"""
+
+import os as _os
+import shutil as _shutil
+import sys as _sys
+import tempfile as _tempfile
+
+from gateway.settings import GatewaySettings as _GatewaySettings
+from slack_fanout.exit_codes import ExitCode as _ExitCode
+from slack_fanout.logs import configure_logging as _configure_logging
+from slack_fanout.settings import ConfigError as _ConfigError
+from slack_fanout.settings import load_settings as _load_settings
+
+
+def _settings_or_exit() -> _GatewaySettings:
+    try:
+        return _load_settings(_GatewaySettings)
+    except _ConfigError as error:
+        print(f"slack-fanout gateway: {error}", file=_sys.stderr)
+        _sys.exit(_ExitCode.CONFIG)
+
+
+_settings = _settings_or_exit()
+
+# Workers add up their metrics through files there; set before prometheus_client is imported.
+_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
+if _OWN_METRICS_DIR:
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
+
+wsgi_app = "gateway.app:create_app()"
+bind = ["0.0.0.0:8000"]
+workers = _settings.web_concurrency
+# Threads wait on their confirms while one publisher thread per worker pipelines them all.
+worker_class = "gthread"
+threads = _settings.gateway_threads
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Several gateways may run on one host (tests, benchmarks); none needs the control socket.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Stop at once when the broker refuses the login: no worker could ever publish. An unreachable
+    broker is no reason to stop: the workers keep trying, and answer 503 meanwhile."""
+    from slack_fanout.amqp import LoginRefused, check_login
+
+    _configure_logging(_settings.log_level)
+    try:
+        check_login(_settings.amqp_url.get_secret_value(), "slack-fanout gateway login check")
+    except LoginRefused as error:
+        print(f"slack-fanout gateway: {error}", file=_sys.stderr)
+        _sys.exit(_ExitCode.LOGIN_REFUSED)
+
+
+def post_worker_init(worker):
+    """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
+    from gateway.extensions import publisher_of
+
+    publisher_of(worker.wsgi).start()
+
+
+def worker_exit(server, worker):
+    """After the last request of this worker was answered: let the broker confirm, then disconnect."""
+    from gateway.extensions import publisher_of
+
+    publisher_of(worker.wsgi).close()
+
+
+def child_exit(server, worker):
+    from gateway.metrics import worker_gone
+
+    worker_gone(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        _shutil.rmtree(_os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

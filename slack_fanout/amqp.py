@@ -1,0 +1,63 @@
+"""What every AMQP client of the product (gateway, consumers, replay) means by a refused login.
+
+An unreachable broker comes back by itself, so the apps retry it; a refused login (a wrong
+password, a user without access to the vhost, a vhost that does not exist) never does, so
+the apps stop on it at once with one line that names the user and the vhost.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pika
+from pika.exceptions import (
+    AMQPConnectionError,
+    AuthenticationError,
+    ProbableAccessDeniedError,
+    ProbableAuthenticationError,
+)
+
+LOGIN_ERRORS = (ProbableAuthenticationError, ProbableAccessDeniedError, AuthenticationError)
+"""What pika raises when the broker closes the connection before it was open: the login was refused."""
+
+
+class LoginRefused(Exception):
+    """The broker refused the login: retrying cannot help until an operator fixes the user."""
+
+
+def login_refused(amqp_url: str, error: Exception | None = None) -> LoginRefused:
+    """The refusal for ``amqp_url``, naming its user and vhost, never its password."""
+    user, vhost = user_and_vhost(amqp_url)
+    reason = f": {_broker_reason(error)}" if error is not None else ""
+    return LoginRefused(f"the broker refused the login of user {user!r} to vhost {vhost!r}{reason}")
+
+
+def check_login(amqp_url: str, connection_name: str) -> bool:
+    """Log in once and leave: raises ``LoginRefused``; False when the broker cannot be reached.
+
+    For an app that connects later, elsewhere (gunicorn's workers), to refuse to start at once.
+    """
+    parameters = pika.URLParameters(amqp_url)
+    parameters.socket_timeout, parameters.stack_timeout = 2, 5  # do not hold up a start for long
+    parameters.client_properties = {"connection_name": connection_name}
+    try:
+        pika.BlockingConnection(parameters).close()
+    except LOGIN_ERRORS as error:
+        raise login_refused(amqp_url, error) from None
+    except AMQPConnectionError:
+        return False
+    return True
+
+
+def user_and_vhost(amqp_url: str) -> tuple[str, str]:
+    """As pika reads them: ``guest`` and ``/`` when the URL leaves them out."""
+    parts = urllib.parse.urlsplit(amqp_url)
+    user = urllib.parse.unquote(parts.username) if parts.username else "guest"
+    path = parts.path[1:]
+    return user, urllib.parse.unquote(path) if path else "/"
+
+
+def _broker_reason(error: Exception) -> str:
+    """``ACCESS_REFUSED - Login was refused …`` or ``NOT_ALLOWED - vhost x not found``, from pika's error."""
+    reply = error.args[0] if error.args else error
+    return str(getattr(reply, "reply_text", reply))
