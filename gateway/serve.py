@@ -17,5 +17,6 @@ def main(argv: list[str]) -> int:
     from gunicorn.app.wsgiapp import WSGIApplication
 
     sys.argv = [PROG, "-c", CONFIG, *argv]  # gunicorn parses sys.argv itself; a later -c still wins
-    WSGIApplication(f"%(prog)s [GUNICORN OPTIONS]  ({__doc__.splitlines()[0]})", prog=PROG).run()
+    usage = "%(prog)s [GUNICORN OPTIONS]: gunicorn with the gateway's packaged configuration"
+    WSGIApplication(usage, prog=PROG).run()
     return 0  # gunicorn exits itself, with the master's status
