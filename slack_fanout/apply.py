@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import SecretStr, create_model
+from pydantic import Field, SecretStr, create_model
 
 from slack_fanout import topology
 from slack_fanout.exit_codes import ExitCode
@@ -31,8 +31,9 @@ from slack_fanout.settings import ConfigError, EnvSettings, load_settings
 
 
 class ApplySettings(ManagementSettings):
-    rabbitmq_user_prefix: str = ""
-    """Put before each user's name, when several deployments (one vhost each) share a broker."""
+    rabbitmq_user_prefix: str = Field(
+        "", description="Put before each user's name, when deployments (one vhost each) share a broker."
+    )
 
 
 class Outcome(StrEnum):

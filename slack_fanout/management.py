@@ -19,10 +19,10 @@ from slack_fanout.settings import ConfigError, EnvSettings
 
 
 class ManagementSettings(EnvSettings):
-    rabbitmq_management_url: str = "http://localhost:15672"
-    rabbitmq_management_user: str = "guest"
-    rabbitmq_management_password: SecretStr = Field(SecretStr("guest"))
-    rabbitmq_vhost: str = "/"
+    rabbitmq_management_url: str = Field("http://localhost:15672", description="The management API.")
+    rabbitmq_management_user: str = Field("guest", description="A user with the `administrator` tag.")
+    rabbitmq_management_password: SecretStr = Field(SecretStr("guest"), description="Its password.")
+    rabbitmq_vhost: str = Field("/", description="The deployment's vhost.")
 
 
 class ManagementError(Exception):

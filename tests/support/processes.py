@@ -23,14 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 class Process:
     """A child process whose stderr (JSON log lines) goes to a file the test can read."""
 
-    def __init__(self, argv: list[str], env: dict[str, str | None], log_path: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str | None], log_path: Path, cwd: Path = REPO) -> None:
         """``env`` adds to this process's environment; a ``None`` value removes a variable."""
         self.argv = argv
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.popen = subprocess.Popen(
             argv,
-            cwd=REPO,
+            cwd=cwd,
             env={name: value for name, value in {**os.environ, **env}.items() if value is not None},
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -99,8 +99,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(argv: list[str], env: dict[str, str | None], log_path: Path) -> Iterator[Process]:
-    process = Process(argv, env, log_path)
+def running(
+    argv: list[str], env: dict[str, str | None], log_path: Path, cwd: Path = REPO
+) -> Iterator[Process]:
+    process = Process(argv, env, log_path, cwd)
     try:
         yield process
     finally:
@@ -109,6 +111,11 @@ def running(argv: list[str], env: dict[str, str | None], log_path: Path) -> Iter
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def slack_fanout(*args: str) -> list[str]:
+    """The installed console script, as a user runs it."""
+    return [str(Path(sys.executable).with_name("slack-fanout")), *args]
 
 
 def http_ok(url: str) -> bool:
@@ -121,7 +128,8 @@ def http_ok(url: str) -> bool:
 
 @contextmanager
 def running_gateway(amqp_url: str, log_path: Path, **env: str) -> Iterator[tuple[Process, str]]:
-    """The gateway as deployed: gunicorn with its config file, on a free port; yields it and its URL."""
+    """The gateway as deployed: ``slack-fanout gateway`` on a free port, started outside the checkout
+    (in the log's directory); yields it and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     gateway_env = {
@@ -131,13 +139,7 @@ def running_gateway(amqp_url: str, log_path: Path, **env: str) -> Iterator[tuple
         "WEB_CONCURRENCY": "2",
         **env,
     }
-    argv = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "-c",
-        "gateway/gunicorn.conf.py",
-        "-b",
-        f"127.0.0.1:{port}",
-    ]
-    with running(argv, gateway_env, log_path) as process:
+    argv = slack_fanout("gateway", "-b", f"127.0.0.1:{port}")
+    with running(argv, gateway_env, log_path, cwd=log_path.parent) as process:
         process.wait_for(lambda: http_ok(f"{url}/healthz"), "gateway to answer /healthz")
         yield process, url
