@@ -7,5 +7,5 @@ _os.environ.setdefault("SLACK_SIGNING_SECRET", "unused-by-the-bare-app")
 
 from gateway.gunicorn_config import *  # noqa: F403
 
-del on_starting, post_worker_init, worker_exit  # noqa: F821
+del post_worker_init, worker_exit  # noqa: F821
 wsgi_app = "bench.bare_app:app"

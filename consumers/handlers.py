@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,13 @@ by a consumer run with ``--reply``."""
 
 def load_callable(reference: str, option: str = "--handler") -> Callable[..., Any]:
     """The callable ``reference`` (``package.module:name``) names, or ``HandlerNotFound`` saying why
-    there is none; ``option`` names the command-line option in the message."""
+    there is none; ``option`` names the command-line option in the message.
+
+    The current directory is importable, as under ``python -m`` or gunicorn, whichever way the
+    consumer was started (the ``slack-fanout`` script puts only its own directory on the path).
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise HandlerNotFound(f"{option} {reference!r}: expected package.module:name")

@@ -3,8 +3,9 @@
 ``slack-fanout gateway`` runs gunicorn with ``-c python:gateway.gunicorn_config``; in a
 checkout, ``gunicorn -c gateway/gunicorn.conf.py`` still loads this same module. gunicorn
 reads every module-level name here as a setting, so other names start with ``_``. The
-settings are validated once, here, in the master, before any worker forks: a bad one stops
-the gateway with one line and exit code 2, never a traceback or a crash loop of workers.
+settings and the broker login are checked once, here, in the master, before gunicorn starts:
+a bad setting or a refused login stops the gateway with one line and its exit code
+(docs/cli.md), never a traceback or a crash loop of workers.
 """
 
 import os as _os
@@ -13,6 +14,8 @@ import sys as _sys
 import tempfile as _tempfile
 
 from gateway.settings import GatewaySettings as _GatewaySettings
+from slack_fanout.amqp import LoginRefused as _LoginRefused
+from slack_fanout.amqp import check_login as _check_login
 from slack_fanout.exit_codes import ExitCode as _ExitCode
 from slack_fanout.logs import configure_logging as _configure_logging
 from slack_fanout.settings import ConfigError as _ConfigError
@@ -20,6 +23,7 @@ from slack_fanout.settings import load_settings as _load_settings
 
 
 def _settings_or_exit() -> _GatewaySettings:
+    """The settings, or one line and exit code 2."""
     try:
         return _load_settings(_GatewaySettings)
     except _ConfigError as error:
@@ -27,7 +31,19 @@ def _settings_or_exit() -> _GatewaySettings:
         _sys.exit(_ExitCode.CONFIG)
 
 
+def _login_or_exit(settings: _GatewaySettings) -> None:
+    """Stop at once, with one line and exit code 5, when the broker refuses the login: no worker could
+    ever publish. An unreachable broker is no reason to stop: the workers keep trying (503 meanwhile)."""
+    try:
+        _check_login(settings.amqp_url.get_secret_value(), "slack-fanout gateway login check")
+    except _LoginRefused as error:
+        print(f"slack-fanout gateway: {error}", file=_sys.stderr)
+        _sys.exit(_ExitCode.LOGIN_REFUSED)
+
+
 _settings = _settings_or_exit()
+_configure_logging(_settings.log_level)
+_login_or_exit(_settings)
 
 # Workers add up their metrics through files there; set before prometheus_client is imported.
 _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
@@ -45,19 +61,6 @@ graceful_timeout = 10
 keepalive = 5
 # Several gateways may run on one host (tests, benchmarks); none needs the control socket.
 control_socket_disable = True
-
-
-def on_starting(server):
-    """Stop at once when the broker refuses the login: no worker could ever publish. An unreachable
-    broker is no reason to stop: the workers keep trying, and answer 503 meanwhile."""
-    from slack_fanout.amqp import LoginRefused, check_login
-
-    _configure_logging(_settings.log_level)
-    try:
-        check_login(_settings.amqp_url.get_secret_value(), "slack-fanout gateway login check")
-    except LoginRefused as error:
-        print(f"slack-fanout gateway: {error}", file=_sys.stderr)
-        _sys.exit(_ExitCode.LOGIN_REFUSED)
 
 
 def post_worker_init(worker):

@@ -7,6 +7,7 @@ the apps stop on it at once with one line that names the user and the vhost.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import pika
@@ -60,4 +61,6 @@ def user_and_vhost(amqp_url: str) -> tuple[str, str]:
 def _broker_reason(error: Exception) -> str:
     """``ACCESS_REFUSED - Login was refused …`` or ``NOT_ALLOWED - vhost x not found``, from pika's error."""
     reply = error.args[0] if error.args else error
-    return str(getattr(reply, "reply_text", reply))
+    text = str(getattr(reply, "reply_text", reply))
+    quoted = re.search(r"'(.+)'", text)  # pika: "ConnectionClosedByBroker: (403) '<the broker's text>'"
+    return quoted.group(1) if quoted else text

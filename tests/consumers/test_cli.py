@@ -9,7 +9,7 @@ import pytest
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import consumer_queue
 from tests.support.broker import VirtualHost
-from tests.support.processes import python_module, running
+from tests.support.processes import python_module, running, slack_fanout
 
 HANDLER = "tests.consumers.handlers:record"
 
@@ -127,3 +127,29 @@ def test_reply_and_shadow_together_on_the_command_line_are_a_usage_error(tmp_pat
     exit_code, output = refusal(argv, {}, tmp_path)
     assert exit_code == 2
     assert "not allowed with argument" in output
+
+
+def test_a_refused_login_is_final_one_line_naming_the_user_and_the_vhost(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    wrong_password = vhost.amqp_url.replace(":guest@", ":not-the-password@")
+    argv = slack_fanout("consume", "audit", "--handler", HANDLER)
+    exit_code, output = refusal(argv, {"AMQP_URL": wrong_password}, tmp_path)
+    assert exit_code == ExitCode.LOGIN_REFUSED
+    *_started, line = output.splitlines()  # after its "starting" log line: the settings were fine
+    assert line == (
+        f"slack-fanout consumer: the broker refused the login of user 'guest' to vhost {vhost.name!r}: "
+        "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. "
+        "For details see the broker logfile."
+    )
+    assert "not-the-password" not in output and "broker connection failed; retrying" not in output
+
+
+def test_a_vhost_that_does_not_exist_is_a_refused_login_too(vhost: VirtualHost, tmp_path: Path) -> None:
+    no_such_vhost = vhost.amqp_url.replace(f"/{vhost.name}", "/no-such-vhost")
+    argv = slack_fanout("consume", "audit", "--handler", HANDLER)
+    exit_code, output = refusal(argv, {"AMQP_URL": no_such_vhost}, tmp_path)
+    assert exit_code == ExitCode.LOGIN_REFUSED
+    assert output.splitlines()[-1].endswith(
+        "to vhost 'no-such-vhost': NOT_ALLOWED - vhost no-such-vhost not found"
+    )

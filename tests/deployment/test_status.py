@@ -9,7 +9,7 @@ from slack_fanout.exit_codes import ExitCode
 from slack_fanout.status import QueueStatus, consumer_queues
 from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
-from tests.support.processes import python_module, running
+from tests.support.processes import python_module, running, slack_fanout
 
 
 def status(**fields: object) -> QueueStatus:
@@ -83,3 +83,14 @@ def test_status_says_when_it_cannot_read_the_management_api(tmp_path: Path) -> N
 
 def test_the_archive_stream_is_not_taken_for_a_consumer_without_one() -> None:
     assert consumer_queues([{"name": topology.ARCHIVE_QUEUE, "consumers": 0}]) == []
+
+
+def test_status_says_when_the_management_api_refuses_its_login(vhost: VirtualHost, tmp_path: Path) -> None:
+    env = {"RABBITMQ_VHOST": vhost.name, "RABBITMQ_MANAGEMENT_URL": vhost.management.base_url,
+           "RABBITMQ_MANAGEMENT_USER": vhost.management.username,
+           "RABBITMQ_MANAGEMENT_PASSWORD": "not-the-password"}  # fmt: skip
+    with running(slack_fanout("status"), env, tmp_path / "status.log") as process:
+        assert process.popen.wait(30) == ExitCode.LOGIN_REFUSED
+    [line] = process.log_text().splitlines()
+    assert line.startswith("slack-fanout status: the management API at http://")
+    assert line.endswith(f"refused the login of user {vhost.management.username!r} (vhost {vhost.name!r})")

@@ -1,4 +1,5 @@
-"""The gateway as deployed: gunicorn started with its config file, against the real broker."""
+"""The gateway as deployed: ``slack-fanout gateway`` (gunicorn and its packaged configuration), against the
+real broker."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import time
 from pathlib import Path
 
 from slack_fanout.envelope import Envelope
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import http, slack
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, Process, free_port, running_gateway
+from tests.support.processes import REPO, Process, free_port, http_ok, running, running_gateway, slack_fanout
 
 
 def bind_queue(vhost: VirtualHost, queue: str) -> None:
@@ -61,9 +63,50 @@ def test_without_secret_or_token_gunicorn_refuses_to_start_with_a_clear_message(
         [gunicorn, "-c", "gateway/gunicorn.conf.py", "-b", "127.0.0.1:0"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=20,
     )  # fmt: skip
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.CONFIG
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def refusal_at_start(env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    """The exit code and the output of a gateway expected to refuse to start."""
+    gateway_env = {"SLACK_SIGNING_SECRET": slack.SIGNING_SECRET, **env}
+    argv = slack_fanout("gateway", "-b", f"127.0.0.1:{free_port()}")
+    with running(argv, gateway_env, tmp_path / "gateway.log", cwd=tmp_path) as gateway:
+        exit_code = gateway.popen.wait(20)
+    return exit_code, gateway.log_text()
+
+
+def test_a_log_level_that_does_not_exist_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    exit_code, output = refusal_at_start({"LOG_LEVEL": "verbose"}, tmp_path)
+    assert exit_code == ExitCode.CONFIG
+    [line] = output.splitlines()
+    assert line.startswith("slack-fanout gateway: invalid configuration: LOG_LEVEL: Input should be 'DEBUG'")
+
+
+def test_a_refused_login_stops_the_gateway_at_start_naming_the_user_and_the_vhost(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    wrong_password = vhost.amqp_url.replace(":guest@", ":not-the-password@")
+    exit_code, output = refusal_at_start({"AMQP_URL": wrong_password}, tmp_path)
+    assert exit_code == ExitCode.LOGIN_REFUSED
+    [line] = output.splitlines()
+    assert line.startswith(
+        f"slack-fanout gateway: the broker refused the login of user 'guest' to vhost {vhost.name!r}"
+    )
+    assert "not-the-password" not in output
+
+
+def test_gunicorn_options_pass_through_and_win_over_the_settings(vhost: VirtualHost, tmp_path: Path) -> None:
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log", WEB_CONCURRENCY="3") as (gateway, _url):
+        gateway.wait_for_log("connected to broker")
+        assert len(worker_pids(gateway)) == 3
+    port = free_port()
+    argv = slack_fanout("gateway", "-b", f"127.0.0.1:{port}", "-w", "1")
+    env = {"AMQP_URL": vhost.amqp_url, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET, "WEB_CONCURRENCY": "3"}
+    with running(argv, env, tmp_path / "one.log", cwd=tmp_path) as gateway:
+        gateway.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), "the gateway to answer")
+        assert len(worker_pids(gateway)) == 1
 
 
 def test_metrics_add_up_every_worker(vhost: VirtualHost, tmp_path: Path) -> None:
@@ -113,10 +156,14 @@ def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHos
     assert {outcome for _, outcome in outcomes if isinstance(outcome, int)} <= {200, 503}
 
 
-def worker_rss_kb(gateway: Process) -> int:
-    [worker] = subprocess.run(
+def worker_pids(gateway: Process) -> list[str]:
+    return subprocess.run(
         ["pgrep", "-P", str(gateway.popen.pid)], capture_output=True, text=True
     ).stdout.split()
+
+
+def worker_rss_kb(gateway: Process) -> int:
+    [worker] = worker_pids(gateway)
     status = Path(f"/proc/{worker}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
