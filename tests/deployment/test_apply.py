@@ -119,3 +119,44 @@ def test_apply_says_when_it_cannot_reach_the_management_api(
     monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:9")
     assert apply.main([]) == ExitCode.UNREACHABLE
     assert "cannot reach the management API at http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_with_consumer_it_gives_one_added_consumer_its_queues_user_and_permissions(
+    vhost: VirtualHost, management_env: dict[str, str], user_prefix: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("RABBITMQ_USER_PREFIX", user_prefix)
+    monkeypatch.setenv("RABBITMQ_AUDIT_PASSWORD", "secret-audit")
+    code, lines = run_apply("--consumer", "audit", capsys=capsys)
+    assert code == ExitCode.OK
+    assert f"created   user       {user_prefix}audit" in lines
+    assert (
+        "created   queue      slack.audit" in lines
+        and "created   binding    slack.inbound -> slack.audit" in lines
+    )
+    assert not any("primary" in line or "archive" in line or "policy" in line for line in lines)
+    [granted] = [p for p in vhost.management.get(f"vhosts/{quote(vhost.name)}/permissions")
+                 if p["user"] == f"{user_prefix}audit"]  # fmt: skip
+    wanted = topology.consumer_user("audit", user_prefix).permission(vhost.name)
+    assert {k: granted[k] for k in wanted} == wanted
+    assert run_apply("--consumer", "audit", capsys=capsys) == (
+        ExitCode.OK,
+        [line.replace("created  ", "unchanged") for line in lines],
+    )
+
+
+def test_a_consumer_name_that_would_take_a_shared_name_is_refused(
+    management_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert apply.main(["--consumer", "behaviour"]) == ExitCode.CONFIG
+    assert "consumer name 'behaviour' is taken" in capsys.readouterr().err
+
+
+def test_apply_says_when_the_management_api_refuses_its_login(
+    vhost: VirtualHost, management_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("RABBITMQ_MANAGEMENT_PASSWORD", "not-the-password")
+    assert apply.main([]) == ExitCode.LOGIN_REFUSED
+    user = vhost.management.username
+    assert f"refused the login of user {user!r} (vhost {vhost.name!r})" in capsys.readouterr().err

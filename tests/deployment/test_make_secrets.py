@@ -11,17 +11,18 @@ import pika
 import pytest
 
 from slack_fanout import topology
+from slack_fanout.exit_codes import ExitCode
 from tests.deployment.conftest import amqp_url_as, load_users_file, passwords
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO
+from tests.support.processes import REPO, slack_fanout
 
 APP_ROLES = ("gateway", "primary", "shadow")
 
 
-def make_secrets(directory: Path) -> list[str]:
-    result = subprocess.run([sys.executable, "-I", str(REPO / "scripts" / "make-secrets"), str(directory)],
-                            check=True, capture_output=True, text=True)  # fmt: skip
-    return result.stdout.splitlines()
+def make_secrets(directory: Path, *options: str) -> list[str]:
+    """``scripts/make-secrets`` as from a fresh clone (``-I``: only the script itself finds the checkout)."""
+    argv = [sys.executable, "-I", str(REPO / "scripts" / "make-secrets"), str(directory), *options]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.splitlines()
 
 
 def test_each_user_gets_a_password_and_each_app_its_own_amqp_url(tmp_path: Path) -> None:
@@ -75,3 +76,41 @@ def test_the_users_file_loads_into_a_broker_and_each_user_logs_in_with_its_passw
             pika.BlockingConnection(
                 pika.URLParameters(amqp_url_as(vhost, user_prefix + role, "wrong"))
             ).close()
+
+
+def test_an_added_consumer_gets_its_own_user_and_url_and_keeps_them_on_every_later_run(
+    vhost: VirtualHost, user_prefix: str, tmp_path: Path
+) -> None:
+    make_secrets(tmp_path)
+    created = [
+        line.split()[1]
+        for line in make_secrets(tmp_path, "--consumer", "audit")
+        if not line.startswith("kept")
+    ]
+    assert created == [str(tmp_path / name) for name in ("rabbitmq_password_audit", "rabbitmq_users.json",
+                                                           "amqp_url_audit")]  # fmt: skip
+    password = (tmp_path / "rabbitmq_password_audit").read_text().strip()
+    assert (tmp_path / "amqp_url_audit").read_text() == f"amqp://audit:{password}@rabbitmq:5672/%2F\n"
+    users = json.loads((tmp_path / "rabbitmq_users.json").read_text())
+    assert topology.consumer_user("audit").permission("/") in users["permissions"]
+    assert all(line.startswith("kept ") for line in make_secrets(tmp_path))  # audit stays without --consumer
+
+    load_users_file(vhost, tmp_path / "rabbitmq_users.json", user_prefix)
+    pika.BlockingConnection(pika.URLParameters(amqp_url_as(vhost, user_prefix + "audit", password))).close()
+
+
+def test_the_console_script_is_the_same_command(tmp_path: Path) -> None:
+    subprocess.run(
+        slack_fanout("secrets", str(tmp_path), "--consumer", "audit"), check=True, capture_output=True
+    )
+    assert {"amqp_url_audit", "amqp_url_shadow", "rabbitmq_users.json"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+
+
+def test_a_consumer_name_that_would_take_a_shared_name_is_refused(tmp_path: Path) -> None:
+    argv = slack_fanout("secrets", str(tmp_path), "--consumer", "archive")
+    result = subprocess.run(argv, capture_output=True, text=True)
+    assert result.returncode == ExitCode.CONFIG
+    assert result.stderr.startswith("slack-fanout secrets: consumer name 'archive' is taken")
+    assert not tmp_path.joinpath("rabbitmq_users.json").exists()

@@ -17,17 +17,38 @@ from tests.support.broker import VirtualHost
 ALLOWED, ACCESS_REFUSED = 200, 403
 
 
+ADDED = "audit"
+"""A consumer the source does not list: its user comes from ``apply --consumer``."""
+
+
 @pytest.fixture
 def users(vhost: VirtualHost, management_env: dict[str, str], user_prefix: str,
           monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # fmt: skip
-    """The topology and its users applied to the test vhost: each user's AMQP URL, by role."""
+    """The topology, its users and an added consumer's applied to the test vhost: each user's AMQP URL,
+    by role. The shared exchanges other parts declare exist too."""
     monkeypatch.setenv("RABBITMQ_USER_PREFIX", user_prefix)
     urls = {}
-    for user in topology.broker_users():
-        monkeypatch.setenv(f"RABBITMQ_{user.role.upper()}_PASSWORD", f"pw-{user.role}")
-        urls[user.role] = amqp_url_as(vhost, user_prefix + user.role, f"pw-{user.role}")
+    for role in [user.role for user in topology.broker_users()] + [ADDED]:
+        monkeypatch.setenv(f"RABBITMQ_{role.upper()}_PASSWORD", f"pw-{role}")
+        urls[role] = amqp_url_as(vhost, user_prefix + role, f"pw-{role}")
     assert apply.main(["--users"]) == ExitCode.OK
+    assert apply.main(["--consumer", ADDED]) == ExitCode.OK
+    with vhost.channel() as channel:
+        channel.exchange_declare(topology.BEHAVIOUR_EXCHANGE, "fanout", durable=True)
+        for name in ("primary", "shadow", ADDED):
+            declare_retry_exchange(channel, name)
     return urls
+
+
+def declare_retry_exchange(channel: BlockingChannel, name: str) -> None:
+    """A consumer's own retry exchange ``slack.<name>.retry``, bound to its first retry queue."""
+    exchange = f"{topology.consumer_queue(name)}.retry"
+    first_retry = topology.retry_queue(name, topology.RETRY_DELAYS_MS[0])
+    channel.exchange_declare(exchange, "direct", durable=True)
+    channel.queue_declare(
+        first_retry, durable=True, arguments=topology.retry_queue_arguments(name, topology.RETRY_DELAYS_MS[0])
+    )
+    channel.queue_bind(first_retry, exchange, routing_key=first_retry)
 
 
 def outcome(url: str, action: Callable[[BlockingChannel], object]) -> int:
@@ -105,3 +126,83 @@ def test_a_consumer_cannot_publish_to_the_exchange_nor_declare_it(users: dict[st
         primary, lambda c: c.exchange_declare(topology.INBOUND_EXCHANGE, "fanout", durable=True)
     )
     assert declare == ACCESS_REFUSED  # why the apps check the exchange passively first
+
+
+@pytest.mark.parametrize("consumer", ["shadow", ADDED])
+def test_no_consumer_but_the_replying_one_may_publish_through_the_default_exchange(
+    vhost: VirtualHost, users: dict[str, str], consumer: str
+) -> None:
+    url = users[consumer]
+    assert outcome(url, publish_to("", "slack.primary")) == ACCESS_REFUSED  # into production's queue
+    assert outcome(url, publish_to("", topology.consumer_queue(consumer))) == ACCESS_REFUSED  # even its own
+    assert (
+        outcome(url, publish_to("slack.primary.retry", topology.retry_queue("primary", 1000)))
+        == ACCESS_REFUSED
+    )
+    assert outcome(url, publish_to(topology.INBOUND_EXCHANGE)) == ACCESS_REFUSED
+    assert vhost.queue_depth("slack.primary") == 0
+
+
+def test_an_added_consumer_works_its_own_queues_and_writes_behaviour_records(
+    vhost: VirtualHost, users: dict[str, str]
+) -> None:
+    def run_as_the_consumer_runtime_does(channel: BlockingChannel) -> None:
+        channel.exchange_declare(topology.INBOUND_EXCHANGE, passive=True)
+        channel.queue_declare(topology.dead_letter_queue(ADDED), durable=True,
+                              arguments=topology.dead_letter_queue_arguments())  # fmt: skip
+        channel.queue_declare(topology.consumer_queue(ADDED), durable=True,
+                              arguments=topology.consumer_queue_arguments(ADDED))  # fmt: skip
+        channel.queue_bind(topology.consumer_queue(ADDED), topology.INBOUND_EXCHANGE)
+        channel.basic_consume(topology.consumer_queue(ADDED), lambda *_: None)
+        channel.basic_publish(topology.BEHAVIOUR_EXCHANGE, "", b"{}")
+
+    assert outcome(users[ADDED], run_as_the_consumer_runtime_does) == ALLOWED
+    assert outcome(users[ADDED], consume("slack.shadow")) == ACCESS_REFUSED
+    assert outcome(users["shadow"], consume(topology.consumer_queue(ADDED))) == ACCESS_REFUSED
+
+
+@pytest.mark.parametrize("consumer", ["shadow", ADDED])
+def test_a_consumer_publishes_its_retry_copies_through_its_own_exchange_only(
+    vhost: VirtualHost, users: dict[str, str], consumer: str
+) -> None:
+    first_retry = topology.retry_queue(consumer, topology.RETRY_DELAYS_MS[0])
+    own = f"{topology.consumer_queue(consumer)}.retry"
+    assert (
+        outcome(users[consumer], lambda c: c.basic_publish(own, first_retry, b"{}", mandatory=True))
+        == ALLOWED
+    )
+    assert vhost.queue_depth(first_retry) == 1
+    other = "slack.primary.retry"
+    to_primary = topology.retry_queue("primary", topology.RETRY_DELAYS_MS[0])
+    assert outcome(users[consumer], publish_to(other, to_primary)) == ACCESS_REFUSED
+
+
+def test_the_primary_answers_through_direct_reply_to_as_the_gateway_waits(
+    vhost: VirtualHost, users: dict[str, str]
+) -> None:
+    gateway = pika.BlockingConnection(pika.URLParameters(users["gateway"]))
+    primary = pika.BlockingConnection(pika.URLParameters(users["primary"]))
+    try:
+        waiting = gateway.channel()
+        answers: list[bytes] = []
+        waiting.basic_consume(
+            topology.DIRECT_REPLY_TO, lambda _c, _m, _p, body: answers.append(body), auto_ack=True
+        )
+        request = pika.BasicProperties(reply_to=topology.DIRECT_REPLY_TO, correlation_id="e1")
+        waiting.basic_publish(topology.INBOUND_EXCHANGE, "", b"{}", request)
+
+        answering = primary.channel()
+        method, properties, _body = next(answering.consume("slack.primary", inactivity_timeout=10))
+        assert method is not None, "the request never reached slack.primary"
+        answering.basic_publish(
+            "", properties.reply_to, b"the answer", pika.BasicProperties(correlation_id="e1")
+        )
+        answering.basic_ack(method.delivery_tag)
+        for _second in range(30):  # each call returns as soon as the answer arrives
+            if answers:
+                break
+            gateway.process_data_events(time_limit=1)
+    finally:
+        gateway.close()
+        primary.close()
+    assert answers == [b"the answer"]
