@@ -57,7 +57,8 @@ class Delivery:
     reply_to: str | None = None
     """Where the gateway waits for the answer (direct reply-to), when it does."""
     redelivered: bool = True
-    """The broker delivered this message before (to a consumer that did not acknowledge it)."""
+    """The broker delivered this message before (to a consumer that did not acknowledge it), or it is
+    a copy ``slack-fanout replay`` made of an archived request."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ def _may_repeat(envelope: Envelope, delivery: Delivery) -> bool:
 
     Slack repeats an event as a new request with the same ``event_id``, so events are always
     checked; any other request is published once, under its envelope id, and can only come
-    back as a redelivery (the runtime's retry copies are of failed, so unrecorded, attempts).
+    back as a redelivery or a replay (the runtime's retry copies are of failed, so unrecorded,
+    attempts).
     """
     return envelope.event_id is not None or delivery.redelivered
 

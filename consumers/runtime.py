@@ -223,7 +223,8 @@ class _Session:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
         retries = _retries(properties)
         retries_left = max(len(self._config.retry_delays_ms) - retries, 0)
-        delivery = Delivery(body, retries, retries_left, properties.reply_to, method.redelivered)
+        may_repeat = method.redelivered or topology.REPLAYED_HEADER in (properties.headers or {})
+        delivery = Delivery(body, retries, retries_left, properties.reply_to, may_repeat)
         message = _Message(channel, method.delivery_tag, properties, body)
         self._consuming_channel = channel
         self._unacked.append(method.delivery_tag)

@@ -22,6 +22,7 @@ from slack_fanout.amqp import LoginRefused
 from slack_fanout.archive import STREAM_SLACK, ArchiveCopier, ReplayRefused
 from slack_fanout.envelope import DecodeError, Envelope, Kind, utc_now
 from slack_fanout.exit_codes import ExitCode
+from slack_fanout.logs import configure_logging
 from slack_fanout.progress import Progress
 from slack_fanout.replay_window import InvalidWindow, Selection, Tally, Window
 from slack_fanout.settings import AppSettings, ConfigError, load_settings
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(AppSettings)
     except (ConfigError, InvalidWindow, InvalidConsumerName) as error:
         return _refused(error, ExitCode.CONFIG)
+    configure_logging(settings.log_level)  # pika's own lines only at DEBUG
     try:
         tally = replay(settings.amqp_url.get_secret_value(), queue, selection, Progress(sys.stderr, window))
     except LoginRefused as error:

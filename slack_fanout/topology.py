@@ -50,6 +50,10 @@ ARCHIVE_MAX_LENGTH_BYTES = 5_000_000_000
 ARCHIVE_SEGMENT_BYTES = 100_000_000
 """Retention drops whole segments: small ones keep the archive close to its age and size limits."""
 
+REPLAYED_HEADER = "x-slack-fanout-replayed"
+"""On a copy ``slack-fanout replay`` made of an archived request: when. The consumer then asks its
+dedupe ledger whether it handled the request before, as it does for a redelivered message."""
+
 BEHAVIOUR_EXCHANGE = "slack.behaviour"
 """Where every consumer publishes a behaviour record of each envelope it settled."""
 
