@@ -50,6 +50,14 @@ ARCHIVE_MAX_LENGTH_BYTES = 5_000_000_000
 ARCHIVE_SEGMENT_BYTES = 100_000_000
 """Retention drops whole segments: small ones keep the archive close to its age and size limits."""
 
+BEHAVIOUR = "behaviour"
+BEHAVIOUR_EXCHANGE = "slack.behaviour"
+"""Durable fanout exchange every consumer publishes its behaviour records to (``slack_fanout.behaviour``)."""
+BEHAVIOUR_STREAM = "slack.behaviour"
+"""The stream bound behind it: the shadow verdict reads the records of every consumer from here."""
+BEHAVIOUR_MAX_AGE = "7D"
+BEHAVIOUR_MAX_LENGTH_BYTES = 2_000_000_000
+
 ADMIN_USER = "admin"
 GATEWAY_USER = "gateway"
 
@@ -65,8 +73,10 @@ def check_consumer_name(name: str) -> str:
         raise InvalidConsumerName(
             f"consumer name {name!r} must be 1-63 of a-z, 0-9, '_' or '-', starting with a letter or digit"
         )
-    if name in (ARCHIVE, ADMIN_USER, GATEWAY_USER):
-        raise InvalidConsumerName(f"consumer name {name!r} is taken by the archive or a broker user")
+    if name in (ARCHIVE, BEHAVIOUR, ADMIN_USER, GATEWAY_USER):
+        raise InvalidConsumerName(
+            f"consumer name {name!r} is taken by the archive, the behaviour records or a broker user"
+        )
     return name
 
 
@@ -122,6 +132,16 @@ def archive_queue_arguments() -> dict[str, Any]:
     }
 
 
+def behaviour_stream_arguments() -> dict[str, Any]:
+    """A stream, like the archive: the comparer reads it from any offset, as often as it likes."""
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": BEHAVIOUR_MAX_AGE,
+        "x-max-length-bytes": BEHAVIOUR_MAX_LENGTH_BYTES,
+        "x-stream-max-segment-size-bytes": ARCHIVE_SEGMENT_BYTES,
+    }
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
     """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
 
@@ -130,7 +150,7 @@ def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENG
     dead-lettered, so the dead-letter queues are capped too. The archive has its own retention.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
-    uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE}))
+    uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE, BEHAVIOUR}))
     return [
         _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$",
                 {"max-length": max_length, "overflow": "drop-head",
@@ -150,9 +170,14 @@ def definitions(
 ) -> dict[str, Any]:
     """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``).
 
-    The archive stream is included unless ``archive`` is false: it needs RabbitMQ 3.9 or later.
+    The archive and behaviour streams are included unless ``archive`` is false: streams need
+    RabbitMQ 3.9 or later.
     """
-    queues = [_queue(ARCHIVE_QUEUE, vhost, archive_queue_arguments())] if archive else []
+    queues = (
+        [_queue(ARCHIVE_QUEUE, vhost, archive_queue_arguments()),
+         _queue(BEHAVIOUR_STREAM, vhost, behaviour_stream_arguments())]
+        if archive else []
+    )  # fmt: skip
     destinations = [*(consumer_queue(name) for name in consumers), *([ARCHIVE_QUEUE] if archive else [])]
     for name in consumers:
         queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
@@ -164,15 +189,17 @@ def definitions(
     return {
         "vhosts": [{"name": vhost}],
         "exchanges": [
-            {"name": INBOUND_EXCHANGE, "vhost": vhost, "type": "fanout", "durable": True,
+            {"name": exchange, "vhost": vhost, "type": "fanout", "durable": True,
              "auto_delete": False, "internal": False, "arguments": {}}
+            for exchange in (INBOUND_EXCHANGE, BEHAVIOUR_EXCHANGE)
         ],
         "queues": queues,
         "bindings": [
             {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": destination,
              "destination_type": "queue", "routing_key": "", "arguments": {}}
             for destination in destinations
-        ],
+        ] + ([{"source": BEHAVIOUR_EXCHANGE, "vhost": vhost, "destination": BEHAVIOUR_STREAM,
+               "destination_type": "queue", "routing_key": "", "arguments": {}}] if archive else []),
         "policies": bounding_policies(vhost),
     }  # fmt: skip
 
@@ -204,6 +231,7 @@ def broker_users(consumers: tuple[str, ...] = CONSUMERS, prefix: str = "") -> li
     permission. A consumer declares, binds and consumes its own queues, binds from (reads)
     the exchange, and writes the default exchange, through which it publishes retry copies
     and replies: that lets it publish to another queue by name, never read or configure one.
+    It also writes its behaviour records to ``slack.behaviour``, which it cannot read.
     ``prefix`` keeps the names apart when several deployments share one broker.
     """
     exchange = re.escape(INBOUND_EXCHANGE)
@@ -211,9 +239,10 @@ def broker_users(consumers: tuple[str, ...] = CONSUMERS, prefix: str = "") -> li
         BrokerUser(ADMIN_USER, prefix + ADMIN_USER, ("administrator",), ".*", ".*", ".*"),
         BrokerUser(GATEWAY_USER, prefix + GATEWAY_USER, (), "^$", f"^{exchange}$", "^$"),
     ]
+    records = re.escape(BEHAVIOUR_EXCHANGE)
     for name in consumers:
         own = rf"{re.escape(consumer_queue(name))}(\..*)?"
-        users.append(BrokerUser(name, prefix + name, (), f"^{own}$", rf"^({own}|amq\.default)$",
+        users.append(BrokerUser(name, prefix + name, (), f"^{own}$", rf"^({own}|amq\.default|{records})$",
                                 f"^({own}|{exchange})$"))  # fmt: skip
     return users
 
