@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from consumers.app import Target, serve
+from consumers.capture import HookPointMoved
 from consumers.errors import DeclarationRefused, HandlerNotFound
 from slack_fanout.settings import ConfigError
 from slack_fanout.topology import InvalidConsumerName
@@ -21,12 +22,15 @@ RET_IMPORT = 3
 """The handler cannot be imported."""
 RET_DECLARATIONS = 4
 """The broker refused the consumer's queues or binding."""
+RET_CAPTURE = 5
+"""The installed slack_sdk moved a method the capture hooks: its calls could not be captured."""
 
 _EXIT_CODES: dict[type[Exception], int] = {
     ConfigError: RET_CONFIG,
     InvalidConsumerName: RET_CONFIG,
     HandlerNotFound: RET_IMPORT,
     DeclarationRefused: RET_DECLARATIONS,
+    HookPointMoved: RET_CAPTURE,
 }
 
 
