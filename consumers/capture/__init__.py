@@ -14,7 +14,8 @@ from consumers.capture import correlation, guard, hooks
 from consumers.capture.capture import Capture, CaptureConfig
 from consumers.capture.hooks import HookPointMoved
 
-__all__ = ["Capture", "CaptureConfig", "HookPointMoved", "active", "install", "record_logged_exceptions"]
+__all__ = ["Capture", "CaptureConfig", "HookPointMoved", "active", "install", "record_logged_exceptions",
+           "uninstall"]  # fmt: skip
 
 _active: Capture | None = None
 
@@ -33,6 +34,14 @@ def install(config: CaptureConfig) -> Capture:
 
 def active() -> Capture | None:
     return _active
+
+
+def uninstall() -> None:
+    """Undo ``install`` (the threads' correlation stays: it is inert without the capture)."""
+    global _active
+    hooks.uninstall()
+    guard.uninstall()
+    _active = None
 
 
 class _ExceptionsIntoRecords(logging.Handler):

@@ -104,3 +104,17 @@ def test_a_consumer_cannot_publish_to_the_exchange_nor_declare_it(users: dict[st
         primary, lambda c: c.exchange_declare(topology.INBOUND_EXCHANGE, "fanout", durable=True)
     )
     assert declare == ACCESS_REFUSED  # why the apps check the exchange passively first
+
+
+def test_a_consumer_publishes_its_behaviour_records_but_cannot_read_anyones(users: dict[str, str]) -> None:
+    def publish_a_record(channel: BlockingChannel) -> None:
+        channel.exchange_declare(topology.BEHAVIOUR_EXCHANGE, passive=True)  # as the runtime checks it
+        channel.basic_publish(topology.BEHAVIOUR_EXCHANGE, "", b"{}", mandatory=True)
+
+    shadow = users["shadow"]
+    assert outcome(shadow, publish_a_record) == ALLOWED  # confirmed, and routed to the stream (mandatory)
+    assert outcome(shadow, consume(topology.BEHAVIOUR_STREAM)) == ACCESS_REFUSED
+    declare = outcome(
+        shadow, lambda c: c.exchange_declare(topology.BEHAVIOUR_EXCHANGE, "fanout", durable=True)
+    )
+    assert declare == ACCESS_REFUSED

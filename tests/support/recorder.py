@@ -52,6 +52,10 @@ def slack_like_answer(method: str, arguments: dict[str, Any], serial: int) -> di
         channel = arguments.get("channel", "")
         message = {"type": "message", "text": arguments.get("text", ""), "user": "U0BOT", "ts": ts}
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+    if method == "conversations.list":  # two pages, as a client that paginates sees them
+        second = arguments.get("cursor") == "page-2"
+        return {"ok": True, "channels": [{"id": "C2" if second else "C1"}],
+                "response_metadata": {"next_cursor": "" if second else "page-2"}}  # fmt: skip
     if method in ("views.open", "views.push", "views.update"):
         return {"ok": True, "view": {"id": f"V{serial:08d}", "hash": ts}}
     return {"ok": True}
