@@ -73,7 +73,7 @@ def serve(
     ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
     dispatcher = Dispatcher(
         name, handler, _side_effects(settings), ledger, _reply_mode(settings), settings.consumer_log_handled,
-        _recorder(name, settings),
+        _recorder(name, settings, calls_captured=target.forward is None),
     )  # fmt: skip
     try:
         Consumer(config, dispatcher).run()
@@ -103,7 +103,7 @@ def _capture_config(name: str, settings: ConsumerSettings) -> capture.CaptureCon
     )
 
 
-def _recorder(name: str, settings: ConsumerSettings) -> BehaviourRecorder | None:
+def _recorder(name: str, settings: ConsumerSettings, calls_captured: bool) -> BehaviourRecorder | None:
     if not settings.consumer_behaviour_records:
         return None
     return BehaviourRecorder(
@@ -111,6 +111,7 @@ def _recorder(name: str, settings: ConsumerSettings) -> BehaviourRecorder | None
         settings.consumer_code_version,
         settings.consumer_shadow,
         settings.consumer_settle_timeout_seconds,
+        calls_captured,
     )
 
 

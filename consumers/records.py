@@ -27,6 +27,8 @@ class BehaviourRecorder:
     code_version: str
     shadow: bool
     settle_timeout_s: float
+    calls_captured: bool = True
+    """False for ``--forward``: the app runs in another process, out of the capture's reach."""
 
     def begin(self, envelope: Envelope) -> correlation.Handling:
         return correlation.open_handling(envelope.id, int(envelope.received_at.timestamp()))
@@ -99,6 +101,7 @@ class PendingRecord:
             outcome=self._outcome,
             answer=_redacted(handling.answer if handling is not None else None, self._reply),
             calls=settled.calls if settled else [],
+            calls_captured=recorder.calls_captured,
             exceptions=settled.exceptions if settled else [],
             escapes=settled.escapes if settled else [],
             inbound=redact(envelope.payload),
