@@ -4,10 +4,11 @@ Records leave from the runtime's connection thread with each batch of settled me
 on a channel of their own in confirm mode, without waiting for each confirm: pika's
 ``BlockingChannel`` waits for every confirm in ``basic_publish`` (one round trip per
 record), so records are published on the channel underneath it and their confirms counted
-as they arrive. Before the batch's messages are acknowledged the runtime waits until
-every record published so far is confirmed (``wait_for_confirms``), so a message is never
-acknowledged while its record could still be lost; a consumer that dies first gets the
-message again, and publishes its record again.
+as they arrive. The runtime acknowledges a message only once its record is confirmed
+(``is_confirmed``; on stop, ``wait_for_confirms``), so a message is never acknowledged while
+its record could still be lost; a consumer that dies first gets the message again, and
+publishes its record again. A record not confirmed within ``CONFIRM_TIMEOUT_S`` is counted
+as lost and no longer holds its message back.
 """
 
 from __future__ import annotations
@@ -63,13 +64,16 @@ class RecordChannel:
         )  # the channel under the blocking one: confirms arrive as callbacks
         self._published = 0
         self._confirmed = 0
+        self._waiting_since: float | None = None
+        """When the oldest record still unconfirmed was published (roughly: reset at each confirm)."""
         selected: list[bool] = []
         self._channel.add_on_return_callback(self._on_return)
         self._channel.confirm_delivery(self._on_confirm, callback=lambda _frame: selected.append(True))
         while not selected:
             connection.process_data_events(time_limit=0.05)
 
-    def publish(self, record: bytes) -> None:
+    def publish(self, record: bytes) -> int:
+        """Its sequence number, for ``is_confirmed``."""
         properties = BasicProperties(
             content_type=behaviour.CONTENT_TYPE,
             delivery_mode=pika.DeliveryMode.Persistent,
@@ -77,6 +81,16 @@ class RecordChannel:
         )
         self._channel.basic_publish(topology.BEHAVIOUR_EXCHANGE, "", record, properties, mandatory=True)
         self._published += 1
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
+        return self._published
+
+    def is_confirmed(self, sequence: int) -> bool:
+        """Whether the broker confirmed (or refused) record ``sequence``; past the bound it is lost."""
+        since = self._waiting_since
+        if sequence > self._confirmed and since is not None and time.monotonic() - since > CONFIRM_TIMEOUT_S:
+            self._give_up()
+        return sequence <= self._confirmed
 
     @property
     def unconfirmed(self) -> int:
@@ -90,12 +104,16 @@ class RecordChannel:
         while self.unconfirmed and time.monotonic() < deadline and self._channel.is_open:
             self._connection.process_data_events(time_limit=0.01)
         if self.unconfirmed:
-            metrics.RECORDS.labels(self._consumer, "lost").inc(self.unconfirmed)
-            log.warning(
-                "behaviour records not confirmed in time",
-                extra={"consumer": self._consumer, "records": self.unconfirmed},
-            )
-            self._confirmed = self._published
+            self._give_up()
+
+    def _give_up(self) -> None:
+        metrics.RECORDS.labels(self._consumer, "lost").inc(self.unconfirmed)
+        log.warning(
+            "behaviour records not confirmed in time",
+            extra={"consumer": self._consumer, "records": self.unconfirmed},
+        )
+        self._confirmed = self._published
+        self._waiting_since = None
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -104,6 +122,7 @@ class RecordChannel:
         else:
             count = 1 if self._confirmed < self._published else 0  # 0: one given up as lost
         self._confirmed += count
+        self._waiting_since = time.monotonic() if self._confirmed < self._published else None
         if isinstance(method, Basic.Nack):
             metrics.RECORDS.labels(self._consumer, "refused").inc(count)
             log.warning("behaviour records refused by the broker", extra={"consumer": self._consumer,

@@ -16,7 +16,8 @@ reply-to, the gateway waiting on the other end) just before it acknowledges the 
 With behaviour records on, the worker waits for each request to settle (the work its
 handler started is done: Bolt's listeners after ``ack()``) before it hands the outcome
 over, and sends an answer that would wait for that at once; the record is published with
-the batch (``consumers.record_channel``) and confirmed before the batch is acknowledged.
+the batch (``consumers.record_channel``), and a message is acknowledged only once its record
+is confirmed: later batches' acks wait for it, new deliveries do not.
 
 The handler runs on a worker thread while the main thread keeps the connection alive
 (heartbeats, signals), so a slow handler does not get its connection closed under it;
@@ -218,6 +219,7 @@ class _Session:
         self._retry_channel: BlockingChannel | None = None
         self._reply_channel: BlockingChannel | None = None
         self._records: RecordChannel | None = None
+        self._record_of: dict[int, int] = {}  # delivery tag -> its record's publish sequence number
 
     def open_publishing_channels(self) -> None:
         """One in confirm mode, since a retry copy must be safe before its original is acknowledged;
@@ -301,7 +303,10 @@ class _Session:
             return result
         if result.reply is not None and record.has_pending_work:
             send = functools.partial(self._send_reply, message.properties, result)
-            self.connection.add_callback_threadsafe(send)
+            with contextlib.suppress(
+                ConnectionWrongStateError
+            ):  # lost: the message comes back, answered again
+                self.connection.add_callback_threadsafe(send)
             result = dataclasses.replace(result, reply=None)
         record.settle()
         return result
@@ -319,7 +324,7 @@ class _Session:
             if result.outcome is not Outcome.ACK:
                 self._park(message, result)
             if self._records is not None and result.record is not None and result.record.body is not None:
-                self._records.publish(result.record.body)
+                self._record_of[message.tag] = self._records.publish(result.record.body)
             self._settled.add(message.tag)
         if self._first_settled_at is None:
             self._first_settled_at = time.monotonic()
@@ -338,16 +343,28 @@ class _Session:
         channel = self._consuming_channel
         if not due or channel is None or not channel.is_open:
             return
-        if self._records is not None:
+        if self._records is not None and force:
             self._records.wait_for_confirms()  # may settle more messages: their records are waited for too
         self._dispatcher.commit()  # first: an acknowledged request is never handled twice
         last = None
-        while self._unacked and self._unacked[0] in self._settled:
+        while (
+            self._unacked and self._unacked[0] in self._settled and self._record_confirmed(self._unacked[0])
+        ):
             last = self._unacked.popleft()
             self._settled.remove(last)
         self._first_settled_at = time.monotonic() if self._settled else None
         if last is not None:
             channel.basic_ack(last, multiple=True)
+
+    def _record_confirmed(self, tag: int) -> bool:
+        """A message is acknowledged only once its behaviour record is confirmed (or given up on)."""
+        if self._records is None:
+            return True
+        sequence = self._record_of.get(tag)
+        if sequence is None or self._records.is_confirmed(sequence):
+            self._record_of.pop(tag, None)
+            return True
+        return False
 
     def _send_reply(self, properties: BasicProperties, result: Result) -> None:
         assert self._reply_channel is not None and result.reply is not None

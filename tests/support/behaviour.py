@@ -73,6 +73,8 @@ class Settled:
 
     primary: list[BehaviourRecord]
     candidate: list[BehaviourRecord]
+    secondary: list[BehaviourRecord] = field(default_factory=list)
+    """With ``secondary_app``: a second shadow (the primary's code, for noise), else none."""
     slack_calls: list[RecordedCall] = field(default_factory=list)
     """Every call the fake Slack received (the primary's only: a candidate sends nothing)."""
     replies: list[http.Reply] = field(default_factory=list)
@@ -104,10 +106,12 @@ def shadow_system(
     *,
     primary_app: str = BOLT_BOT,
     candidate_app: str = BOLT_BOT,
+    secondary_app: str | None = None,
     concurrency: int = 2,
     **env: str,
 ) -> Iterator[ShadowSystem]:
-    """Gateway (waiting for the primary's answers), primary and candidate, all consuming."""
+    """Gateway (waiting for the primary's answers), primary and candidate (and a secondary shadow),
+    all consuming; each consumer's ``CONSUMER_CODE_VERSION`` is its name."""
     recorder = SlackRecorder()
     common = {"AMQP_URL": vhost.amqp_url, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
               "CONSUMER_CONCURRENCY": str(concurrency), "CONSUMER_STATE_DIR": str(tmp_path / "state"),
@@ -117,6 +121,8 @@ def shadow_system(
                                                 "CONSUMER_SLACK_BASE_URL": recorder.url}),
         "candidate": ([candidate_app, "--shadow"], {"SLACK_BOT_TOKEN": SHADOW_TOKEN}),
     }  # fmt: skip
+    if secondary_app is not None:
+        sides["secondary"] = ([secondary_app, "--shadow"], {"SLACK_BOT_TOKEN": SHADOW_TOKEN})
     try:
         with ExitStack() as stack:
             processes = {}
@@ -145,19 +151,33 @@ def run_primary_and_candidate(
     *,
     primary_app: str = BOLT_BOT,
     candidate_app: str = BOLT_BOT,
+    secondary_app: str | None = None,
     **env: str,
 ) -> Settled:
-    """Post ``requests`` to the gateway, one after the other, with primary and candidate consuming;
-    return once each side published a record per request."""
+    """Post ``requests`` to the gateway, one after the other, with primary and candidate (and, given
+    ``secondary_app``, a secondary shadow) consuming; return once each published a record per request.
+
+    ``env`` goes to every consumer (``CONSUMER_SETTLE_TIMEOUT_SECONDS="2"``)."""
     with shadow_system(
-        vhost, tmp_path, primary_app=primary_app, candidate_app=candidate_app, **env
+        vhost,
+        tmp_path,
+        primary_app=primary_app,
+        candidate_app=candidate_app,
+        secondary_app=secondary_app,
+        **env,
     ) as system:
         replies = [http.post(system.url, request) for request in requests]
-        primary = read_records(vhost, len(requests), consumer="primary")
-        candidate = read_records(vhost, len(requests), consumer="candidate")
+        records = {name: read_records(vhost, len(requests), consumer=name) for name in system.processes}
         calls = list(system.slack.calls)
         logs = {name: process.log_text() for name, process in system.processes.items()}
-    return Settled(primary, candidate, calls, replies, logs)
+    return Settled(
+        primary=records["primary"],
+        candidate=records["candidate"],
+        secondary=records.get("secondary", []),
+        slack_calls=calls,
+        replies=replies,
+        logs=logs,
+    )
 
 
 def slash_command(command: str, text: str, response_url: str) -> slack.SlackRequest:
