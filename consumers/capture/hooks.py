@@ -17,7 +17,8 @@ per request and a new ``WebhookClient`` per ``respond()``), and hands the call t
 These are private methods of slack_sdk, so the range of slack_sdk versions this is tested
 with is pinned in pyproject.toml, and ``check_hook_points`` (run at install and by a
 contract test) refuses to start when one has moved or changed its parameters: a moved hook
-would let calls through uncaptured.
+would let calls through uncaptured. Without aiohttp installed, slack_sdk's async (and
+legacy) clients cannot be imported, let alone used: their hook points are skipped.
 """
 
 from __future__ import annotations
@@ -84,13 +85,34 @@ class HookPointMoved(RuntimeError):
     """slack_sdk no longer has a method the capture hooks, or it takes other parameters."""
 
 
+def _class(point: HookPoint) -> type | None:
+    """The hooked class; None when its module needs aiohttp and aiohttp is not installed."""
+    try:
+        module = importlib.import_module(point.module)
+    except ModuleNotFoundError as error:
+        if error.name == "aiohttp":
+            return None
+        raise
+    return getattr(module, point.cls)  # type: ignore[no-any-return]
+
+
+def available_hook_points() -> list[HookPoint]:
+    return [point for point in HOOK_POINTS if _importable(point)]
+
+
+def _importable(point: HookPoint) -> bool:
+    try:
+        return _class(point) is not None
+    except (ImportError, AttributeError):
+        return True  # present but broken: check_hook_points says how
+
+
 def check_hook_points() -> list[str]:
     """The problems with ``HOOK_POINTS`` in the installed slack_sdk (none: it can be captured)."""
     problems = []
-    for point in HOOK_POINTS:
+    for point in available_hook_points():
         try:
-            cls = getattr(importlib.import_module(point.module), point.cls)
-            function = getattr(cls, point.attribute)
+            function = getattr(_class(point), point.attribute)
         except (ImportError, AttributeError) as error:
             problems.append(f"{point.name}: missing ({error})")
             continue
@@ -111,16 +133,16 @@ def install(capture: Capture) -> None:
     problems = check_hook_points()
     if problems:
         raise HookPointMoved("; ".join(problems))
-    for point in HOOK_POINTS:
-        cls = getattr(importlib.import_module(point.module), point.cls)
+    for point in available_hook_points():
+        cls = _class(point)
         original = getattr(cls, point.attribute)
         original = getattr(original, "__wrapped__", original)
         setattr(cls, point.attribute, _HOOK_MAKERS[(point.kind, point.is_async)](capture, original))
 
 
 def uninstall() -> None:
-    for point in HOOK_POINTS:
-        cls = getattr(importlib.import_module(point.module), point.cls)
+    for point in available_hook_points():
+        cls = _class(point)
         current = getattr(cls, point.attribute)
         setattr(cls, point.attribute, getattr(current, "__wrapped__", current))
 

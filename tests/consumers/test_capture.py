@@ -290,3 +290,15 @@ def test_a_pass_through_method_goes_to_slack_and_nothing_else_does(fake_slack: S
         settled = handled(work)
     assert [call.path for call in fake_slack.calls] == ["/api/auth.test"]
     assert [c.mode for c in settled.calls] == [CallMode.PASSED_THROUGH, CallMode.SUPPRESSED]
+
+
+def test_without_aiohttp_the_async_clients_cannot_exist_and_the_sync_ones_are_still_captured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    for name in [name for name in sys.modules if name.startswith(("aiohttp", "slack_sdk"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
+    assert hooks.check_hook_points() == []
+    assert {point.cls for point in hooks.available_hook_points()} == {"BaseClient", "WebhookClient"}
