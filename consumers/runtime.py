@@ -345,26 +345,31 @@ class _Session:
             return
         if self._records is not None and force:
             self._records.wait_for_confirms()  # may settle more messages: their records are waited for too
+        ready = self._ready_to_ack()
+        if not ready:  # the first in order waits for its record's confirm: look again after ACK_DELAY
+            self._first_settled_at = time.monotonic()
+            return
         self._dispatcher.commit()  # first: an acknowledged request is never handled twice
         last = None
-        while (
-            self._unacked and self._unacked[0] in self._settled and self._record_confirmed(self._unacked[0])
-        ):
+        for _ in range(ready):
             last = self._unacked.popleft()
             self._settled.remove(last)
+            self._record_of.pop(last, None)
         self._first_settled_at = time.monotonic() if self._settled else None
         if last is not None:
             channel.basic_ack(last, multiple=True)
 
-    def _record_confirmed(self, tag: int) -> bool:
-        """A message is acknowledged only once its behaviour record is confirmed (or given up on)."""
-        if self._records is None:
-            return True
-        sequence = self._record_of.get(tag)
-        if sequence is None or self._records.is_confirmed(sequence):
-            self._record_of.pop(tag, None)
-            return True
-        return False
+    def _ready_to_ack(self) -> int:
+        """How many messages, in delivery order, are settled and have their behaviour record confirmed
+        (or given up on): a message is acknowledged only once its record is safe."""
+        ready = 0
+        for tag in self._unacked:
+            sequence = self._record_of.get(tag)
+            confirmed = sequence is None or self._records is None or self._records.is_confirmed(sequence)
+            if tag not in self._settled or not confirmed:
+                break
+            ready += 1
+        return ready
 
     def _send_reply(self, properties: BasicProperties, result: Result) -> None:
         assert self._reply_channel is not None and result.reply is not None
