@@ -21,10 +21,14 @@ from tests.support.behaviour import (
     SHADOW_TOKEN,
     Settled,
     app_mention,
+    read_records,
     run_primary_and_candidate,
     slash_command,
 )
-from tests.support.broker import Broker, VirtualHost
+from tests.support.broker import Broker, VirtualHost, publish
+from tests.support.envelopes import an_envelope
+from tests.support.http import get
+from tests.support.processes import free_port, python_module, running
 
 SECRET_PATH = "bWFkZS11cC1zZWNyZXQ"
 
@@ -146,12 +150,6 @@ def test_records_carry_the_request_its_endpoint_and_the_code_version(settled: Se
 def test_a_shadow_app_posting_to_slack_with_its_own_http_client_is_refused_and_counted(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    from tests.support.behaviour import read_records
-    from tests.support.broker import publish
-    from tests.support.envelopes import an_envelope
-    from tests.support.http import get
-    from tests.support.processes import free_port, python_module, running
-
     port = free_port()
     argv = python_module("consumers", "run", "candidate", "--wsgi", "tests.apps.escaping_bot:app", "--shadow")
     env = {"AMQP_URL": vhost.amqp_url, "CONSUMER_METRICS_PORT": str(port)}

@@ -10,6 +10,7 @@ for every request (settled), with the records and what the fake Slack received.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -181,15 +182,9 @@ def run_primary_and_candidate(
 
 
 def slash_command(command: str, text: str, response_url: str) -> slack.SlackRequest:
-    body = slack.form({**dict(_fields(slack.slash_command(text=text, response_url=response_url))),
-                       "command": command})  # fmt: skip
-    return slack.signed(body, slack.FORM)
-
-
-def _fields(body: bytes) -> list[tuple[str, str]]:
-    import urllib.parse
-
-    return urllib.parse.parse_qsl(body.decode())
+    """``command`` (``/deploy``) as Slack posts it, signed."""
+    fields = dict(urllib.parse.parse_qsl(slack.slash_command(text=text, response_url=response_url).decode()))
+    return slack.signed(slack.form({**fields, "command": command}), slack.FORM)
 
 
 def app_mention(text: str, event_id: str) -> slack.SlackRequest:
