@@ -1,13 +1,15 @@
 """Consumer runtime throughput, each way to consume, beside a bare pika consume-and-ack loop.
 
-    python -m bench.consumer_bench [--messages 20000] [--prefetch 100] [--rounds 3]
+    python -m bench.consumer_bench [--messages 20000] [--prefetch 100] [--rounds 3] [--only NAME ...]
 
 All read the same kind of queue (quorum, bound like a consumer's) preloaded with the same
 envelopes. The runtime runs as ``python -m consumers run``, as in production (dedupe ledger,
 JSON logs at INFO), three ways: a no-op ``--handler``; ``--wsgi`` with a Flask app that
 answers an empty 200; ``--forward`` to that app under gunicorn (the gateway's gunicorn
-configuration), with ``CONSUMER_CONCURRENCY`` requests at once. Prints messages per second,
-the medians, and the ratios.
+configuration), with ``CONSUMER_CONCURRENCY`` requests at once. The no-op handler and the
+WSGI app also run with ``CONSUMER_BEHAVIOUR_RECORDS=false``, so the cost of capture and
+behaviour records (on by default) is the ratio of the two. Prints messages per second, the
+medians, and the ratios.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ def preload(url: str, count: int) -> None:
     with pika.BlockingConnection(pika.URLParameters(url)) as connection:
         channel = connection.channel()
         channel.queue_declare(consumer_queue(NAME), durable=True, arguments=consumer_queue_arguments(NAME))
-        channel.confirm_delivery()
         properties = pika.BasicProperties(delivery_mode=2, content_type="application/json")
-        for _ in range(count):
+        for _ in range(count):  # unconfirmed, and counted in the queue: a confirm each is slow on a busy node
             channel.basic_publish("", consumer_queue(NAME), an_envelope().encode(), properties)
+        while channel.queue_declare(consumer_queue(NAME), passive=True).method.message_count < count:
+            time.sleep(0.05)
     time.sleep(SETTLE_SECONDS)
 
 
@@ -98,6 +101,7 @@ def runtime(
     target: tuple[str, ...],
     concurrency: int = 1,
     log_handled: bool = True,
+    records: bool = True,
 ) -> Measurement:
     """Messages per second of ``python -m consumers run TARGET...``, as deployed."""
     workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-consumer-bench-"))
@@ -107,6 +111,7 @@ def runtime(
         "CONSUMER_STATE_DIR": str(workdir),
         "CONSUMER_CONCURRENCY": str(concurrency),
         "CONSUMER_LOG_HANDLED": str(log_handled).lower(),
+        "CONSUMER_BEHAVIOUR_RECORDS": str(records).lower(),
     }
     argv = python_module("consumers", "run", NAME, *target)
     process = Process(argv, env, workdir / "consumer.log")
@@ -149,11 +154,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--forward-concurrency", type=int, default=8)
     parser.add_argument("--amqp-host", default="localhost")
+    parser.add_argument("--amqp-port", type=int, default=5672)
+    parser.add_argument("--management-port", type=int, default=15672)
+    parser.add_argument("--only", action="append", help="run only the consumers whose name contains this")
     arguments = parser.parse_args()
-    management = ManagementApi(f"http://{arguments.amqp_host}:15672", "guest", "guest")
+    management = ManagementApi(f"http://{arguments.amqp_host}:{arguments.management_port}", "guest", "guest")
     vhost = f"consumer-bench-{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
-    url = f"amqp://guest:guest@{arguments.amqp_host}:5672/{vhost}"
+    url = f"amqp://guest:guest@{arguments.amqp_host}:{arguments.amqp_port}/{vhost}"
     count, prefetch = arguments.messages, arguments.prefetch
     forward = f"--forward (concurrency {arguments.forward_concurrency})"
     noop = ("--handler", "bench.consumer_bench:noop")
@@ -166,11 +174,21 @@ def main() -> int:
                 "--handler no-op, CONSUMER_LOG_HANDLED=false": lambda: runtime(
                     url, count, prefetch, noop, log_handled=False
                 ),
+                "--handler no-op, CONSUMER_BEHAVIOUR_RECORDS=false": lambda: runtime(
+                    url, count, prefetch, noop, records=False
+                ),
                 "--wsgi empty 200": lambda: runtime(url, count, prefetch, ("--wsgi", "bench.bare_app:app")),
+                "--wsgi empty 200, CONSUMER_BEHAVIOUR_RECORDS=false": lambda: runtime(
+                    url, count, prefetch, ("--wsgi", "bench.bare_app:app"), records=False
+                ),
                 forward: lambda: runtime(
                     url, count, prefetch, ("--forward", target_url), arguments.forward_concurrency
                 ),
             }
+            if arguments.only:  # raw pika always: the ratios are to it
+                wanted = ("raw pika", *arguments.only)
+                consumers = {name: measure for name, measure in consumers.items()
+                             if any(part in name for part in wanted)}  # fmt: skip
             for round_number in range(1, arguments.rounds + 1):
                 for name, measure in consumers.items():
                     preload(url, count)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from consumers import metrics
+from consumers import capture, metrics
 from consumers.dedupe import Ledger
 from consumers.dispatch import Dispatcher, ReplyMode
 from consumers.handlers import Handler, load_callable
+from consumers.records import BehaviourRecorder
 from consumers.replay import HttpForward, Replayer, WsgiReplay
 from consumers.runtime import Consumer, ConsumerConfig
 from consumers.settings import ConsumerSettings
@@ -36,8 +37,10 @@ def serve(
     """Consume queue ``slack.<name>`` until SIGTERM or SIGINT.
 
     Everything is checked before the first connection: raises ``InvalidConsumerName``,
-    ``ConfigError`` or ``HandlerNotFound`` for a consumer that could never work, and
-    ``DeclarationRefused`` when the broker's objects disagree with the topology.
+    ``ConfigError``, ``HookPointMoved`` (slack_sdk cannot be captured) or ``HandlerNotFound``
+    for a consumer that could never work, and ``DeclarationRefused`` when the broker's
+    objects disagree with the topology. The capture is installed before the target is
+    imported: a Bolt app calls Slack (``auth.test``) as it is built.
     """
     check_consumer_name(name)
     overrides = {
@@ -47,8 +50,10 @@ def serve(
         if value is not None
     }  # fmt: skip
     settings = load_settings(ConsumerSettings, **overrides)
-    handler = _handler(target, settings)
     configure_logging(settings.log_level)
+    capture.install(_capture_config(name, settings))
+    capture.record_logged_exceptions()
+    handler = _handler(target, settings)
     log.info(
         "starting",
         extra={"consumer": name, "target": target.handler or target.wsgi or target.forward,
@@ -61,13 +66,15 @@ def serve(
         settings.consumer_prefetch,
         concurrency=settings.consumer_concurrency,
         retry_delays_ms=settings.consumer_retry_delays_ms,
+        behaviour_records=settings.consumer_behaviour_records,
     )
     if settings.consumer_metrics_port:
         metrics.serve(settings.consumer_metrics_port)
     ledger = Ledger(settings.consumer_state_dir / f"{name}.sqlite3")
     dispatcher = Dispatcher(
-        name, handler, _side_effects(settings), ledger, _reply_mode(settings), settings.consumer_log_handled
-    )
+        name, handler, _side_effects(settings), ledger, _reply_mode(settings), settings.consumer_log_handled,
+        _recorder(name, settings, calls_captured=target.forward is None),
+    )  # fmt: skip
     try:
         Consumer(config, dispatcher).run()
     finally:
@@ -84,6 +91,28 @@ def _handler(target: Target, settings: ConsumerSettings) -> Handler:
     assert target.forward is not None
     timeout = settings.consumer_forward_timeout_seconds
     return HttpForward(target.forward, replayer, timeout, connections=settings.consumer_concurrency)
+
+
+def _capture_config(name: str, settings: ConsumerSettings) -> capture.CaptureConfig:
+    return capture.CaptureConfig(
+        consumer=name,
+        shadow=settings.consumer_shadow,
+        base_url=settings.consumer_slack_base_url,
+        pass_through=frozenset(settings.consumer_shadow_pass_through),
+        correlate=settings.consumer_behaviour_records,
+    )
+
+
+def _recorder(name: str, settings: ConsumerSettings, calls_captured: bool) -> BehaviourRecorder | None:
+    if not settings.consumer_behaviour_records:
+        return None
+    return BehaviourRecorder(
+        name,
+        settings.consumer_code_version,
+        settings.consumer_shadow,
+        settings.consumer_settle_timeout_seconds,
+        calls_captured,
+    )
 
 
 def _reply_mode(settings: ConsumerSettings) -> ReplyMode:

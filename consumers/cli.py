@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from consumers.app import Target, serve
+from consumers.capture import HookPointMoved
 from consumers.errors import DeclarationRefused, HandlerNotFound
 from slack_fanout.amqp import LoginRefused
 from slack_fanout.exit_codes import ExitCode
@@ -22,6 +23,7 @@ _EXIT_CODES: dict[type[Exception], ExitCode] = {
     HandlerNotFound: ExitCode.IMPORT,
     DeclarationRefused: ExitCode.DECLARATIONS,
     LoginRefused: ExitCode.LOGIN_REFUSED,
+    HookPointMoved: ExitCode.CAPTURE,
 }
 
 

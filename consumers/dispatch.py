@@ -15,12 +15,15 @@ from enum import Enum
 from typing import Any
 
 from consumers import metrics
+from consumers.capture import correlation
 from consumers.context import Context
 from consumers.dedupe import Ledger, identity
 from consumers.errors import PermanentFailure, SlackCallFailed
 from consumers.handlers import Handler
+from consumers.records import BehaviourRecorder, PendingRecord
 from consumers.replies import LateRoute, deliver_late, in_time, reply_from_value
 from consumers.slack_actions import RecordingSlack, SideEffects
+from slack_fanout import behaviour
 from slack_fanout.envelope import DecodeError, Envelope, Reply, utc_now
 from slack_fanout.logs import BoundLogger
 
@@ -68,6 +71,8 @@ class Result:
     """An answer to publish to the delivery's ``reply_to`` before the message is acknowledged."""
     error: str | None = None
     """Why the message failed, kept with its retried or dead-lettered copy."""
+    record: PendingRecord | None = None
+    """The behaviour record, to settle on the worker and publish before the message is acknowledged."""
 
 
 class Dispatcher:
@@ -81,6 +86,7 @@ class Dispatcher:
         ledger: Ledger | None = None,
         replies: ReplyMode = ReplyMode.DISCARD,
         log_handled: bool = True,
+        recorder: BehaviourRecorder | None = None,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
@@ -88,6 +94,7 @@ class Dispatcher:
         self._ledger = ledger
         self._replies = replies
         self._handled_level = logging.INFO if log_handled else logging.DEBUG
+        self._recorder = recorder
 
     def process(self, delivery: Delivery) -> Result:
         started = time.perf_counter()
@@ -107,31 +114,55 @@ class Dispatcher:
         if self._ledger is not None and _may_repeat(envelope, delivery) and self._ledger.seen(request):
             log.info("duplicate skipped: already handled", extra={**fields, "request": request})
             metrics.MESSAGES.labels(self._consumer, "duplicate").inc()
-            return Result(Outcome.ACK)
+            return Result(
+                Outcome.ACK, record=self._record(envelope, None, behaviour.Outcome.DUPLICATE_SKIPPED)
+            )
         message_log = BoundLogger(_handler_log, {"consumer": self._consumer, "envelope_id": envelope.id})
         context = Context(self._consumer, envelope, message_log, self._side_effects(message_log))
-        try:
-            with metrics.HANDLER_SECONDS.labels(self._consumer).time():
-                reply = reply_from_value(self._handler(envelope, context))
-        except PermanentFailure as error:
-            log.warning(
-                "handler refused the message: dead-lettered", extra={**fields, **_failure(error, delivery)}
+        handling = self._recorder.begin(envelope) if self._recorder is not None else None
+        with correlation.handling_of(handling):
+            try:
+                with metrics.HANDLER_SECONDS.labels(self._consumer).time():
+                    reply = reply_from_value(self._handler(envelope, context))
+            except PermanentFailure as error:
+                log.warning(
+                    "handler refused the message: dead-lettered",
+                    extra={**fields, **_failure(error, delivery)},
+                )
+                metrics.MESSAGES.labels(self._consumer, "refused").inc()
+                record = self._record(envelope, handling, behaviour.Outcome.DEAD_LETTERED, error=error)
+                return Result(Outcome.DEAD_LETTER, error=_describe(error), record=record)
+            except Exception as error:
+                log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
+                metrics.MESSAGES.labels(self._consumer, "failed").inc()
+                last = delivery.retries_left == 0
+                outcome = behaviour.Outcome.DEAD_LETTERED if last else behaviour.Outcome.FAILED
+                record = self._record(envelope, handling, outcome, error=error)
+                return Result(Outcome.RETRY, error=_describe(error), record=record)
+            if self._ledger is not None:
+                self._ledger.record(request)
+            metrics.MESSAGES.labels(self._consumer, "handled").inc()
+            log.log(
+                self._handled_level,
+                "handled",
+                extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
             )
-            metrics.MESSAGES.labels(self._consumer, "refused").inc()
-            return Result(Outcome.DEAD_LETTER, error=_describe(error))
-        except Exception as error:
-            log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
-            metrics.MESSAGES.labels(self._consumer, "failed").inc()
-            return Result(Outcome.RETRY, error=_describe(error))
-        if self._ledger is not None:
-            self._ledger.record(request)
-        metrics.MESSAGES.labels(self._consumer, "handled").inc()
-        log.log(
-            self._handled_level,
-            "handled",
-            extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
-        return Result(Outcome.ACK, reply=self._answer(reply, envelope, delivery, context))
+            record = self._record(envelope, handling, behaviour.Outcome.HANDLED, reply=reply)
+            return Result(Outcome.ACK, reply=self._answer(reply, envelope, delivery, context), record=record)
+
+    def _record(
+        self,
+        envelope: Envelope,
+        handling: correlation.Handling | None,
+        outcome: behaviour.Outcome,
+        reply: Reply | None = None,
+        error: Exception | None = None,
+    ) -> PendingRecord | None:
+        if self._recorder is None:
+            return None
+        if handling is not None and error is not None:
+            handling.add_exception(correlation.describe(error))
+        return self._recorder.pending(envelope, handling, outcome, reply)
 
     def commit(self) -> None:
         """Make the ledger's records of handled messages durable (before they are acknowledged)."""

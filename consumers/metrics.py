@@ -32,6 +32,39 @@ REPLY_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3),
 )
 
+SLACK_CALLS = Counter(
+    "slack_fanout_consumer_slack_calls_total",
+    "Slack calls the capture saw, by target (web_api, webhook, upload) and mode (sent, suppressed: a "
+    "shadow's, answered with a fake; passed_through: a shadow's allowlisted read-only call).",
+    ["consumer", "target", "mode"],
+)
+ESCAPES = Counter(
+    "slack_fanout_consumer_escapes_total",
+    "Connections to Slack a shadow made outside the capture (its own HTTP client): refused. Any is a "
+    "failure of the candidate.",
+    ["consumer"],
+)
+UNATTRIBUTED_CALLS = Counter(
+    "slack_fanout_consumer_unattributed_slack_calls_total",
+    "Slack calls no behaviour record holds, by reason: startup (before the first request: Bolt's "
+    "auth.test), outside_a_request (a thread no request started), after_settle (work that outlived "
+    "CONSUMER_SETTLE_TIMEOUT_SECONDS). Each is also logged.",
+    ["consumer", "reason"],
+)
+RECORDS = Counter(
+    "slack_fanout_consumer_behaviour_records_total",
+    "Behaviour records by what became of them: published (confirmed by the broker), refused (nacked), "
+    "unroutable (no stream bound to slack.behaviour), lost (no confirm in time), unsettled (built while "
+    "work the handler started still ran).",
+    ["consumer", "result"],
+)
+RECORD_FAILURES = Counter(
+    "slack_fanout_consumer_record_failures_total",
+    "Failures to record (a call, or a whole record): counted and logged at DEBUG, never a failure "
+    "of the message.",
+    ["consumer", "what"],
+)
+
 
 def serve(port: int) -> None:
     start_http_server(port)

@@ -26,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from consumers.capture.correlation import note_answer
 from consumers.errors import AppFailed, PermanentFailure
 from slack_fanout.envelope import Envelope, Reply, Verification
 
@@ -87,7 +88,9 @@ class WsgiReplay:
         ).get_environ()
         body_parts, status, headers = run_wsgi_app(self._app, environ, buffered=True)
         body = b"".join(body_parts)
-        return app_answer(int(status.split(" ", 1)[0]), Headers(headers).get("Content-Type", ""), body)
+        code, content_type = int(status.split(" ", 1)[0]), Headers(headers).get("Content-Type", "")
+        note_answer(code, content_type, body)
+        return app_answer(code, content_type, body)
 
 
 class HttpForward:
@@ -108,4 +111,6 @@ class HttpForward:
             )
         except urllib3.exceptions.HTTPError as error:
             raise AppFailed(f"POST {self._url} failed: {type(error).__name__}: {error}") from None
-        return app_answer(response.status, response.headers.get("content-type", ""), response.data)
+        content_type = response.headers.get("content-type", "")
+        note_answer(response.status, content_type, response.data)
+        return app_answer(response.status, content_type, response.data)

@@ -13,6 +13,12 @@ crashes the consumer every time is dead-lettered by the quorum queue's delivery 
 A replying consumer publishes its answer to the message's ``reply_to`` (RabbitMQ direct
 reply-to, the gateway waiting on the other end) just before it acknowledges the message.
 
+With behaviour records on, the worker waits for each request to settle (the work its
+handler started is done: Bolt's listeners after ``ack()``) before it hands the outcome
+over, and sends an answer that would wait for that at once; the record is published with
+the batch (``consumers.record_channel``), and a message is acknowledged only once its record
+is confirmed: later batches' acks wait for it, new deliveries do not.
+
 The handler runs on a worker thread while the main thread keeps the connection alive
 (heartbeats, signals), so a slow handler does not get its connection closed under it;
 the worker hands outcomes back with ``add_callback_threadsafe``, the only thread-safe
@@ -21,13 +27,15 @@ connection's thread for all outcomes ready; and once half the prefetch window is
 ``ACK_DELAY`` after the first, one commit of the dedupe ledger, then one ``basic.ack`` with
 ``multiple`` for every message up to the last one settled in order.
 
-This is the only module of the consumers that talks to RabbitMQ.
+This module and ``consumers.record_channel`` are the only ones of the consumers that talk to RabbitMQ.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
+import functools
 import logging
 import queue
 import signal
@@ -49,6 +57,7 @@ from pika.spec import ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, Basic, Bas
 from consumers import metrics
 from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
 from consumers.errors import ConsumerCancelled, DeclarationRefused
+from consumers.record_channel import RecordChannel, ensure_behaviour_exchange
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
 
@@ -70,6 +79,8 @@ class ConsumerConfig:
     retry_delays_ms: tuple[int, ...] = topology.RETRY_DELAYS_MS
     reconnect_delay_min: float = 0.5
     reconnect_delay_max: float = 30.0
+    behaviour_records: bool = False
+    """Publish each message's behaviour record (``Result.record``) to ``slack.behaviour``."""
 
 
 class Consumer:
@@ -130,6 +141,8 @@ class Consumer:
         session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config)
         try:
             self._ensure_exchange(session.connection)
+            if self._config.behaviour_records:
+                ensure_behaviour_exchange(session.connection)
             channel = session.connection.channel()
             self._declare(channel)
             session.open_publishing_channels()
@@ -209,6 +222,8 @@ class _Session:
         self._ack_batch = max(config.prefetch // 2, 1)
         self._retry_channel: BlockingChannel | None = None
         self._reply_channel: BlockingChannel | None = None
+        self._records: RecordChannel | None = None
+        self._record_of: dict[int, int] = {}  # delivery tag -> its record's publish sequence number
 
     def open_publishing_channels(self) -> None:
         """One in confirm mode, since a retry copy must be safe before its original is acknowledged;
@@ -216,6 +231,8 @@ class _Session:
         self._retry_channel = self.connection.channel()
         self._retry_channel.confirm_delivery()
         self._reply_channel = self.connection.channel()
+        if self._config.behaviour_records:
+            self._records = RecordChannel(self.connection, self._name)
 
     def on_message(
         self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
@@ -270,7 +287,7 @@ class _Session:
 
     def _process(self, message: _Message, delivery: Delivery) -> None:
         """On a worker thread: run the handler, then have the connection's thread settle the message."""
-        result = self._dispatcher.process(delivery)
+        result = self._with_record(message, self._dispatcher.process(delivery))
         with self._outcomes_lock:
             self._in_hand -= 1
             self._outcomes.append((message, result))
@@ -284,6 +301,21 @@ class _Session:
                 extra={"consumer": self._name, "outcome": result.outcome.value},
             )
 
+    def _with_record(self, message: _Message, result: Result) -> Result:
+        """Wait for the request to settle and its record; an answer that would wait for it goes now."""
+        record = result.record
+        if record is None:
+            return result
+        if result.reply is not None and record.has_pending_work:
+            send = functools.partial(self._send_reply, message.properties, result)
+            with contextlib.suppress(
+                ConnectionWrongStateError
+            ):  # lost: the message comes back, answered again
+                self.connection.add_callback_threadsafe(send)
+            result = dataclasses.replace(result, reply=None)
+        record.settle()
+        return result
+
     def _settle_outcomes(self) -> None:
         """On the connection's thread: replies and parked copies first, then the ledger, then the acks."""
         with self._outcomes_lock:
@@ -296,6 +328,8 @@ class _Session:
                 self._send_reply(message.properties, result)
             if result.outcome is not Outcome.ACK:
                 self._park(message, result)
+            if self._records is not None and result.record is not None and result.record.body is not None:
+                self._record_of[message.tag] = self._records.publish(result.record.body)
             self._settled.add(message.tag)
         if self._first_settled_at is None:
             self._first_settled_at = time.monotonic()
@@ -314,14 +348,33 @@ class _Session:
         channel = self._consuming_channel
         if not due or channel is None or not channel.is_open:
             return
+        if self._records is not None and force:
+            self._records.wait_for_confirms()  # may settle more messages: their records are waited for too
+        ready = self._ready_to_ack()
+        if not ready:  # the first in order waits for its record's confirm: look again after ACK_DELAY
+            self._first_settled_at = time.monotonic()
+            return
         self._dispatcher.commit()  # first: an acknowledged request is never handled twice
         last = None
-        while self._unacked and self._unacked[0] in self._settled:
+        for _ in range(ready):
             last = self._unacked.popleft()
             self._settled.remove(last)
+            self._record_of.pop(last, None)
         self._first_settled_at = time.monotonic() if self._settled else None
         if last is not None:
             channel.basic_ack(last, multiple=True)
+
+    def _ready_to_ack(self) -> int:
+        """How many messages, in delivery order, are settled and have their behaviour record confirmed
+        (or given up on): a message is acknowledged only once its record is safe."""
+        ready = 0
+        for tag in self._unacked:
+            sequence = self._record_of.get(tag)
+            confirmed = sequence is None or self._records is None or self._records.is_confirmed(sequence)
+            if tag not in self._settled or not confirmed:
+                break
+            ready += 1
+        return ready
 
     def _send_reply(self, properties: BasicProperties, result: Result) -> None:
         reply_to: str | None = properties.reply_to  # the dispatcher answers only a delivery that has one

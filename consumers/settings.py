@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from consumers.capture.answers import is_read_only
 from slack_fanout.settings import AppSettings
 from slack_fanout.topology import RETRY_DELAYS_MS
 
@@ -56,6 +57,43 @@ class ConsumerSettings(AppSettings):
         description="One INFO line per handled message; off, it is logged at DEBUG, and a consumer handles "
         "about twice as many messages per second (failures are always logged; metrics count every message).",
     )
+
+    consumer_behaviour_records: bool = Field(
+        True,
+        description="Publish one behaviour record per envelope to the exchange slack.behaviour (the shadow "
+        "verdict reads them); off, no record and no settle wait.",
+    )
+    consumer_code_version: str = Field(
+        "", max_length=200, description="The app's version in its records: a git sha, an image tag."
+    )
+    consumer_slack_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#]+/?$",
+        description="Staging and tests: send every captured call to a Slack host (Web API, response_url and "
+        "webhooks, file uploads) to this base URL instead, a fake Slack (http://127.0.0.1:9000).",
+    )
+    consumer_shadow_pass_through: tuple[str, ...] = Field(
+        (),
+        description="Read-only Web API methods a shadow may send to Slack (a JSON list, e.g. "
+        '["users.info"]); every other call gets a fake answer. Default: none.',
+    )
+    consumer_settle_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="How long a request's record waits for the work its handler started (Bolt's listeners "
+        "after ack(), lazy listeners) before it is published as unsettled.",
+    )
+
+    @field_validator("consumer_shadow_pass_through")
+    @classmethod
+    def _only_read_only_methods(cls, methods: tuple[str, ...]) -> tuple[str, ...]:
+        refused = [method for method in methods if not is_read_only(method)]
+        if refused:
+            raise ValueError(
+                f"not read-only Web API methods, a shadow never sends them: {', '.join(refused)}"
+            )
+        return methods
 
     @model_validator(mode="after")
     def _a_shadow_never_replies(self) -> ConsumerSettings:

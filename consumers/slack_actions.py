@@ -15,7 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from consumers import capture
 from consumers.errors import SlackCallFailed
+from slack_fanout.behaviour import CallTarget
 from slack_fanout.envelope import Reply
 
 
@@ -72,9 +74,11 @@ class RecordingSlack:
 
     def respond(self, response_url: str, message: dict[str, Any]) -> None:
         self._record("respond", response_url=response_url, message=message)
+        _suppressed(CallTarget.WEBHOOK, "response_url", message)
 
     def post_message(self, channel: str, text: str, **fields: Any) -> bool:
         self._record("chat.postMessage", channel=channel, text=text, **fields)
+        _suppressed(CallTarget.WEB_API, "chat.postMessage", {"channel": channel, "text": text, **fields})
         return True
 
     def reply(self, reply: Reply) -> None:
@@ -84,6 +88,13 @@ class RecordingSlack:
     def _record(self, method: str, **arguments: Any) -> None:
         arguments.pop("token", None)  # a handler may pass one per call; tokens never reach the logs
         self._log.info("slack call recorded", extra={"method": method, "arguments": arguments})
+
+
+def _suppressed(target: CallTarget, method: str, arguments: dict[str, Any]) -> None:
+    """Into the request's behaviour record too, as the capture records an app's own suppressed calls."""
+    active = capture.active()
+    if active is not None:
+        active.suppressed(target, method, arguments)
 
 
 def live_slack(bot_token: str | None, api_url: str) -> SideEffects:

@@ -108,6 +108,11 @@ class BehaviourRecord(BaseModel):
     outcome: Outcome
     answer: Answer | None = None
     calls: list[SlackCall] = Field(default_factory=list)
+    calls_captured: bool = Field(
+        True,
+        description="False for a `--forward` consumer: its app calls Slack from another process, so "
+        "`calls` holds none of them (compare its answer only).",
+    )
     exceptions: list[str] = Field(default_factory=list, description="`Type: message` of each error raised.")
     escapes: list[Escape] = Field(default_factory=list)
     inbound: dict[str, Any] = Field(

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     DECLARATIONS = 4
     LOGIN_REFUSED = 5
     UNREACHABLE = 6
+    CAPTURE = 7
 
 
 MEANINGS = {
@@ -32,5 +33,7 @@ MEANINGS = {
     "to the vhost); the line names the user and the vhost",
     ExitCode.UNREACHABLE: "the broker or its management API cannot be reached (the consumers and the "
     "gateway keep retrying instead)",
+    ExitCode.CAPTURE: "the installed slack_sdk moved a method the capture hooks, so a shadow's calls could "
+    "not be kept from Slack: pin slack_sdk to the tested range",
 }
 """What each code means, for ``slack-fanout --help`` and the table in docs/cli.md (a test compares them)."""

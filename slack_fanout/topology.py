@@ -54,8 +54,13 @@ REPLAYED_HEADER = "x-slack-fanout-replayed"
 """On a copy ``slack-fanout replay`` made of an archived request: when. The consumer then asks its
 dedupe ledger whether it handled the request before, as it does for a redelivered message."""
 
+BEHAVIOUR = "behaviour"
 BEHAVIOUR_EXCHANGE = "slack.behaviour"
-"""Where every consumer publishes a behaviour record of each envelope it settled."""
+"""Durable fanout exchange every consumer publishes its behaviour records to (``slack_fanout.behaviour``)."""
+BEHAVIOUR_STREAM = "slack.behaviour"
+"""The stream bound behind it: the shadow verdict reads the records of every consumer from here."""
+BEHAVIOUR_MAX_AGE = "7D"
+BEHAVIOUR_MAX_LENGTH_BYTES = 2_000_000_000
 
 ADMIN_USER = "admin"
 GATEWAY_USER = "gateway"
@@ -64,7 +69,7 @@ REPLYING_CONSUMERS = frozenset({"primary"})
 """Consumers whose users may publish to the default exchange, as direct reply-to needs: with it a
 user could publish into any queue by name, so only the consumer that answers Slack (``--reply``) has it."""
 
-RESERVED_NAMES = frozenset({ARCHIVE, "behaviour", ADMIN_USER, GATEWAY_USER})
+RESERVED_NAMES = frozenset({ARCHIVE, BEHAVIOUR, ADMIN_USER, GATEWAY_USER})
 """Names of the broker's shared objects and users that no consumer may take."""
 
 _CONSUMER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -136,6 +141,16 @@ def archive_queue_arguments() -> dict[str, Any]:
     }
 
 
+def behaviour_stream_arguments() -> dict[str, Any]:
+    """A stream, like the archive: the comparer reads it from any offset, as often as it likes."""
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": BEHAVIOUR_MAX_AGE,
+        "x-max-length-bytes": BEHAVIOUR_MAX_LENGTH_BYTES,
+        "x-stream-max-segment-size-bytes": ARCHIVE_SEGMENT_BYTES,
+    }
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
     """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
 
@@ -144,7 +159,7 @@ def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENG
     dead-lettered, so the dead-letter queues are capped too. The archive has its own retention.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
-    uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE}))
+    uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE, BEHAVIOUR}))
     return [
         _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$",
                 {"max-length": max_length, "overflow": "drop-head",
@@ -164,9 +179,14 @@ def definitions(
 ) -> dict[str, Any]:
     """The broker objects above in RabbitMQ's definitions format (``rabbitmq/definitions.json``).
 
-    The archive stream is included unless ``archive`` is false: it needs RabbitMQ 3.9 or later.
+    The archive and behaviour streams are included unless ``archive`` is false: streams need
+    RabbitMQ 3.9 or later.
     """
-    queues = [_queue(ARCHIVE_QUEUE, vhost, archive_queue_arguments())] if archive else []
+    queues = (
+        [_queue(ARCHIVE_QUEUE, vhost, archive_queue_arguments()),
+         _queue(BEHAVIOUR_STREAM, vhost, behaviour_stream_arguments())]
+        if archive else []
+    )  # fmt: skip
     destinations = [*(consumer_queue(name) for name in consumers), *([ARCHIVE_QUEUE] if archive else [])]
     for name in consumers:
         queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
@@ -178,15 +198,17 @@ def definitions(
     return {
         "vhosts": [{"name": vhost}],
         "exchanges": [
-            {"name": INBOUND_EXCHANGE, "vhost": vhost, "type": "fanout", "durable": True,
+            {"name": exchange, "vhost": vhost, "type": "fanout", "durable": True,
              "auto_delete": False, "internal": False, "arguments": {}}
+            for exchange in (INBOUND_EXCHANGE, BEHAVIOUR_EXCHANGE)
         ],
         "queues": queues,
         "bindings": [
             {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": destination,
              "destination_type": "queue", "routing_key": "", "arguments": {}}
             for destination in destinations
-        ],
+        ] + ([{"source": BEHAVIOUR_EXCHANGE, "vhost": vhost, "destination": BEHAVIOUR_STREAM,
+               "destination_type": "queue", "routing_key": "", "arguments": {}}] if archive else []),
         "policies": bounding_policies(vhost),
     }  # fmt: skip
 

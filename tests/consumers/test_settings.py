@@ -62,3 +62,22 @@ def test_a_bad_value_is_one_readable_line_naming_the_variable(
     with pytest.raises(ConfigError, match=message) as raised:
         load_settings(ConsumerSettings)
     assert "\n" not in str(raised.value)
+
+
+def test_a_shadow_lets_only_read_only_methods_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSUMER_SHADOW_PASS_THROUGH", '["users.info", "conversations.history"]')
+    assert load_settings(ConsumerSettings).consumer_shadow_pass_through == (
+        "users.info",
+        "conversations.history",
+    )
+    monkeypatch.setenv("CONSUMER_SHADOW_PASS_THROUGH", '["users.info", "chat.postMessage"]')
+    with pytest.raises(ConfigError, match=r"chat\.postMessage"):
+        load_settings(ConsumerSettings)
+
+
+def test_behaviour_records_are_on_by_default_and_a_consumer_may_turn_them_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(ConsumerSettings).consumer_behaviour_records is True
+    monkeypatch.setenv("CONSUMER_BEHAVIOUR_RECORDS", "false")
+    assert load_settings(ConsumerSettings).consumer_behaviour_records is False

@@ -35,6 +35,7 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
         "slack.primary.dead": topology.dead_letter_queue_arguments(),
         "slack.shadow.dead": topology.dead_letter_queue_arguments(),
         "slack.archive": topology.archive_queue_arguments(),
+        "slack.behaviour": topology.behaviour_stream_arguments(),
         **{
             topology.retry_queue(name, delay): topology.retry_queue_arguments(name, delay)
             for name in ("primary", "shadow")
@@ -43,6 +44,8 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
     }
     bindings = api.get(f"exchanges/{quote(vhost.name)}/{topology.INBOUND_EXCHANGE}/bindings/source")
     assert sorted(b["destination"] for b in bindings) == ["slack.archive", "slack.primary", "slack.shadow"]
+    records = api.get(f"exchanges/{quote(vhost.name)}/{topology.BEHAVIOUR_EXCHANGE}/bindings/source")
+    assert [b["destination"] for b in records] == [topology.BEHAVIOUR_STREAM]
 
 
 def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -> None:
@@ -59,6 +62,7 @@ def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -
         "slack.primary-candidate": "slack-bounded-consumers",
         "slack.shadow.dead": "slack-bounded-dead-letters",
         "slack.archive": None,  # it has its own retention
+        "slack.behaviour": None,  # so has the stream of behaviour records
     }
     for queue, policy in expected.items():
         vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
@@ -80,7 +84,7 @@ def test_the_consumers_declarations_agree_with_the_loaded_definitions(
         primary.wait_for_log("handled")
 
 
-@pytest.mark.parametrize("name", ["archive", "admin", "gateway"])
+@pytest.mark.parametrize("name", ["archive", "behaviour", "admin", "gateway"])
 def test_no_consumer_may_take_the_archives_or_a_broker_users_name(name: str) -> None:
     with pytest.raises(topology.InvalidConsumerName):
         topology.consumer_queue(name)

@@ -206,3 +206,17 @@ def test_the_primary_answers_through_direct_reply_to_as_the_gateway_waits(
         gateway.close()
         primary.close()
     assert answers == [b"the answer"]
+
+
+def test_a_consumer_publishes_its_behaviour_records_but_cannot_read_anyones(users: dict[str, str]) -> None:
+    def publish_a_record(channel: BlockingChannel) -> None:
+        channel.exchange_declare(topology.BEHAVIOUR_EXCHANGE, passive=True)  # as the runtime checks it
+        channel.basic_publish(topology.BEHAVIOUR_EXCHANGE, "", b"{}", mandatory=True)
+
+    shadow = users["shadow"]
+    assert outcome(shadow, publish_a_record) == ALLOWED  # confirmed, and routed to the stream (mandatory)
+    assert outcome(shadow, consume(topology.BEHAVIOUR_STREAM)) == ACCESS_REFUSED
+    declare = outcome(
+        shadow, lambda c: c.exchange_declare(topology.BEHAVIOUR_EXCHANGE, "fanout", durable=True)
+    )
+    assert declare == ACCESS_REFUSED
