@@ -47,7 +47,7 @@ def documented(default: Any) -> str | None:
     if isinstance(default, int | float):
         return f"{default:.15g}"  # 2.0 as 2, 1048576 as itself
     if isinstance(default, str):
-        return f"`{default}`" if default else ""
+        return f"`{default}`" if default else "empty"
     if isinstance(default, tuple):
         return f"`{json.dumps(list(default))}`"
     return None
