@@ -257,3 +257,17 @@ def in_flight(health_url: str) -> float:
         line for line in metrics.splitlines() if line.startswith("slack_fanout_gateway_publishes_in_flight ")
     ]
     return float(line.split()[1])
+
+
+def test_a_connection_dropped_without_a_close_frame_is_replaced_at_once(
+    vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    with running_socket_ingress(
+        vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log", SOCKET_MODE_CONNECTIONS="1"
+    ) as (ingress, _):
+        [link] = fake_slack.wait_for_links(1)
+        ingress.wait_for_log("socket connected")
+        fake_slack.drop(link)
+        # Well before the client's own ping timeout (four intervals of 5 s) would notice.
+        fake_slack.wait_for_links(1, newer_than=link, timeout=10)
+        ingress.wait_for_log("socket lost")

@@ -13,11 +13,17 @@ this class changes, through the client's own hooks:
   each is good for one connection only. ``too_many_websockets`` waits for that backoff too,
   rather than adding a connection at once.
 * An app token Slack refuses stops the process: no retry can cure it.
+* A peer that closes the TCP connection without a WebSocket close frame (a crashed proxy or
+  load balancer) is seen at once: the client would read the end of the stream as "no data
+  yet", spin on it (a quarter of a core, measured) and notice only when its pings time out,
+  32 s later at the default interval. ``connect`` hands it a socket that reports the end of
+  the stream as the connection reset it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import socket
@@ -63,6 +69,22 @@ class AppTokenRefused(IngressStopped):
     """apps.connections.open refuses the app-level token."""
 
     exit_code = 5
+
+
+class _EndOfStreamIsReset:
+    """A socket whose ``recv`` raises at the end of the stream instead of returning ``b""``."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def recv(self, size: int) -> bytes:
+        data: bytes = self._sock.recv(size)
+        if not data and size:
+            raise ConnectionResetError(errno.ECONNRESET, "the peer closed the connection")
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 class Backoff:
@@ -203,6 +225,12 @@ class SocketConnection(SocketModeClient):
         self._on_fatal(error)
 
     # The client's hooks --------------------------------------------------------------
+
+    def connect(self) -> None:
+        super().connect()
+        session = self.current_session
+        if session is not None and session.sock is not None:
+            session.sock = _EndOfStreamIsReset(session.sock)  # type: ignore[assignment]  # a stand-in
 
     def enqueue_message(self, message: str) -> None:
         """Every message the connection receives, in order, before any thread handles it."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -107,6 +108,12 @@ class FakeSlack:
         if close_after is not None:
             threading.Timer(close_after, target.socket.close).start()
 
+    def drop(self, link: int) -> None:
+        """End a connection's TCP stream without a WebSocket close frame, as a crashed proxy would."""
+        with self._lock:
+            target = self._links[link]
+        target.socket.socket.shutdown(socket.SHUT_WR)
+
     def wait_for_links(self, count: int, timeout: float = 15, newer_than: int = 0) -> list[int]:
         """The numbers of at least ``count`` open connections numbered above ``newer_than``."""
         with self._lock:
@@ -166,23 +173,23 @@ class FakeSlack:
                                "retry_reason": "timeout"}  # fmt: skip
                     self._deliver(retried)
 
-    def _serve_link(self, socket: ServerConnection) -> None:
-        query = urllib.parse.urlsplit(socket.request.path if socket.request else "").query
+    def _serve_link(self, connection: ServerConnection) -> None:
+        query = urllib.parse.urlsplit(connection.request.path if connection.request else "").query
         ticket = urllib.parse.parse_qs(query).get("ticket", [""])[0]
         with self._lock:
             if ticket not in self._tickets:
-                socket.close(1008, "invalid ticket")
+                connection.close(1008, "invalid ticket")
                 return
             self._tickets.discard(ticket)
-            link = _Link(next(self._numbers), socket)
+            link = _Link(next(self._numbers), connection)
             self._links[link.number] = link
             count = len(self._open(0))
             self._lock.notify_all()
         try:
-            socket.send(json.dumps({"type": "hello", "num_connections": count,
+            connection.send(json.dumps({"type": "hello", "num_connections": count,
                                     "debug_info": {"host": "fake", "approximate_connection_time": 18060},
                                     "connection_info": {"app_id": "A123456"}}))  # fmt: skip
-            for text in socket:
+            for text in connection:
                 self._receive(link, text)
         except ConnectionClosed:
             pass
