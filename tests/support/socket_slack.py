@@ -56,6 +56,7 @@ class FakeSlack:
         self.max_deliveries = max_deliveries
         self.urls_issued = 0
         self.acks: list[Ack] = []
+        self._first_acks: dict[str, Ack] = {}
         self.deliveries: dict[str, int] = {}
         self._lock = threading.Condition()
         self._tickets: set[str] = set()
@@ -123,12 +124,12 @@ class FakeSlack:
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 15) -> Ack:
         with self._lock:
-            if not self._lock.wait_for(lambda: self.acks_of(envelope_id), timeout):
+            if not self._lock.wait_for(lambda: envelope_id in self._first_acks, timeout):
                 raise AssertionError(
                     f"no ack of {envelope_id} within {timeout} s after "
                     f"{self.deliveries.get(envelope_id, 0)} deliveries"
                 )
-            return self.acks_of(envelope_id)[0]
+            return self._first_acks[envelope_id]
 
     def wait_for_deliveries(self, envelope_id: str, count: int, timeout: float = 15) -> None:
         with self._lock:
@@ -202,7 +203,9 @@ class FakeSlack:
         message = json.loads(text)
         envelope_id = message.get("envelope_id")
         with self._lock:
-            self.acks.append(Ack(envelope_id, message.get("payload"), link.number, time.monotonic()))
+            ack = Ack(envelope_id, message.get("payload"), link.number, time.monotonic())
+            self.acks.append(ack)
+            self._first_acks.setdefault(envelope_id, ack)
             self._pending.pop(envelope_id, None)
             self._lock.notify_all()
 
