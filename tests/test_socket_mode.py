@@ -163,6 +163,20 @@ def test_a_refresh_of_every_connection_loses_no_envelope(
     assert fake_slack.urls_issued == 4  # a fresh URL for each new connection
 
 
+def test_an_envelope_that_is_no_request_is_acknowledged_and_published_nowhere(
+    vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bind_audit_queue(vhost)
+    with running_socket_ingress(vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log") as (ingress, _):
+        fake_slack.wait_for_links(2)
+        unreadable = fake_slack.send("interactive", {"no": "type"})
+        fake_slack.wait_for_ack(unreadable)  # no redelivery could make it readable
+        ingress.wait_for_log("refused", error="unknown_payload")
+        marker = fake_slack.send("events_api", socket_payloads.event_callback())
+        fake_slack.wait_for_ack(marker)
+    assert [Envelope.decode(message).id for message in vhost.drain(AUDIT_QUEUE)] == [marker]
+
+
 def test_link_disabled_stops_the_ingress_with_its_own_exit_code(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
@@ -179,7 +193,7 @@ def test_an_app_token_slack_refuses_stops_the_ingress_with_its_own_exit_code(
 ) -> None:
     with running_socket_ingress(
         "amqp://guest:guest@127.0.0.1:1/%2F", fake_slack.api_url, tmp_path / "ingress.log",
-        SLACK_APP_TOKEN="xapp-1-revoked",
+        healthy=False, SLACK_APP_TOKEN="xapp-1-revoked",
     ) as (ingress, _):  # fmt: skip
         assert ingress.popen.wait(30) == RET_TOKEN_REFUSED
     assert "invalid_auth" in ingress.log_text()

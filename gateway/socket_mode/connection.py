@@ -28,6 +28,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,15 @@ RECEIVE_BUFFER_BYTES = 64 * 1024
 """The client reads frames in chunks of this size, one recursion per chunk: 1 KiB (its default)
 would overflow the stack on a large interactive payload."""
 
-MessageHandler = Callable[["SocketConnection", dict[str, Any]], None]
+MessageHandler = Callable[["SocketConnection", dict[str, Any], float], None]
+"""Called with the connection, the message and its arrival (``time.monotonic()``)."""
+
+
+class _Received(str):
+    """A message as read from the socket, with the instant it arrived: Slack's 3 s run from there,
+    not from when a thread of the client's pool gets to it."""
+
+    arrived: float
 
 
 class IngressStopped(Exception):
@@ -214,11 +223,11 @@ class SocketConnection(SocketModeClient):
                    "num_connections": message.get("num_connections")},
         )  # fmt: skip
 
-    def _dispatch(self, _client: object, message: dict[str, Any], _raw: str | None) -> None:
+    def _dispatch(self, _client: object, message: dict[str, Any], raw: str | None) -> None:
         if message.get("type") == "hello":
             self._greet(message)
         else:
-            self._handle_message(self, message)
+            self._handle_message(self, message, getattr(raw, "arrived", time.monotonic()))
 
     def _stop_for_good(self, error: IngressStopped) -> None:
         self.stop()
@@ -236,7 +245,9 @@ class SocketConnection(SocketModeClient):
         """Every message the connection receives, in order, before any thread handles it."""
         reason = disconnect_reason(message)
         if reason is None:
-            super().enqueue_message(message)
+            received = _Received(message)
+            received.arrived = time.monotonic()
+            super().enqueue_message(received)
             return
         log.info("slack asked to disconnect", extra={"connection": self.name, "reason": reason})
         self._reconnect_reason = reason

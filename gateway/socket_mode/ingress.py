@@ -89,8 +89,7 @@ class SocketIngress:
         """Whether an envelope would be published now: a connection greeted and the broker link up."""
         return any(connection.greeted for connection in self.connections) and self._publisher.ready()
 
-    def handle(self, connection: SocketConnection, message: dict[str, Any]) -> None:
-        arrived = time.monotonic()
+    def handle(self, connection: SocketConnection, message: dict[str, Any], arrived: float) -> None:
         kind = str(message.get("type"))[:40]
         with self._lock:
             if self._draining.is_set():

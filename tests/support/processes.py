@@ -145,9 +145,10 @@ def running_gateway(amqp_url: str, log_path: Path, **env: str) -> Iterator[tuple
 
 @contextmanager
 def running_socket_ingress(
-    amqp_url: str, api_url: str, log_path: Path, **env: str
+    amqp_url: str, api_url: str, log_path: Path, *, healthy: bool = True, **env: str
 ) -> Iterator[tuple[Process, str]]:
-    """The Socket Mode ingress as deployed, against a fake Slack; yields it and its health URL."""
+    """The Socket Mode ingress as deployed, against a fake Slack; yields it (once it answers
+    /healthz, unless ``healthy`` is false) and its health URL."""
     from tests.support.socket_slack import APP_TOKEN
 
     port = free_port()
@@ -161,5 +162,6 @@ def running_socket_ingress(
     }
     with running(python_module("gateway.socket_mode"), ingress_env, log_path) as process:
         url = f"http://127.0.0.1:{port}"
-        process.wait_for(lambda: http_ok(f"{url}/healthz"), "the socket ingress to answer /healthz")
+        if healthy:
+            process.wait_for(lambda: http_ok(f"{url}/healthz"), "the socket ingress to answer /healthz")
         yield process, url
