@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import json
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -177,6 +178,31 @@ def test_an_envelope_that_is_no_request_is_acknowledged_and_published_nowhere(
     assert [Envelope.decode(message).id for message in vhost.drain(AUDIT_QUEUE)] == [marker]
 
 
+def test_too_many_websockets_gives_the_connection_back_for_a_while_and_every_reconnect_is_counted(
+    vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bind_audit_queue(vhost)
+    with running_socket_ingress(
+        vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log",
+        SOCKET_MODE_RECONNECT_DELAY_MAX_SECONDS="1",
+    ) as (ingress, health_url):  # fmt: skip
+        [first, second] = fake_slack.wait_for_links(2)
+        crowded_at = time.monotonic()
+        fake_slack.disconnect(first, "too_many_websockets", close_after=0)
+        fake_slack.wait_for_links(1, newer_than=second)
+        assert time.monotonic() - crowded_at >= 1  # back only after the longest reconnect delay
+        fake_slack.disconnect(second, "refresh_requested")
+        fake_slack.wait_for_links(2, newer_than=second)
+        ingress.wait_for(lambda: metric(health_url, "slack_fanout_socket_connections") == 2, "2 greeted")
+        envelope_id = fake_slack.send("events_api", socket_payloads.event_callback())
+        fake_slack.wait_for_ack(envelope_id)
+        assert metric(health_url, 'slack_fanout_socket_reconnects_total{reason="too_many_websockets"}') == 1
+        assert metric(health_url, 'slack_fanout_socket_reconnects_total{reason="refresh_requested"}') == 1
+        acked = 'slack_fanout_socket_envelopes_total{outcome="acked",type="events_api"}'
+        assert metric(health_url, acked) == 1
+        assert http.get(f"{health_url}/readyz").status == 200
+
+
 def test_link_disabled_stops_the_ingress_with_its_own_exit_code(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
@@ -253,7 +279,10 @@ def test_sigterm_waits_for_the_confirm_in_flight_and_acknowledges_it(
             ingress.wait_for_log("connected to broker")
             proxy.freeze()
             envelope_id = fake_slack.send("events_api", socket_payloads.event_callback())
-            ingress.wait_for(lambda: in_flight(health_url) == 1, "the publish to await its confirm")
+            ingress.wait_for(
+                lambda: metric(health_url, "slack_fanout_gateway_publishes_in_flight") == 1,
+                "the publish to await its confirm",
+            )
             ingress.signal(signal.SIGTERM)
             ingress.wait_for_log("stopping")
             proxy.thaw()
@@ -265,12 +294,11 @@ def test_sigterm_waits_for_the_confirm_in_flight_and_acknowledges_it(
     assert Envelope.decode(message).id == envelope_id
 
 
-def in_flight(health_url: str) -> float:
+def metric(health_url: str, sample: str) -> float:
+    """One sample of the ingress's /metrics, by its name and labels as Prometheus prints them."""
     metrics = http.get(f"{health_url}/metrics").body.decode()
-    [line] = [
-        line for line in metrics.splitlines() if line.startswith("slack_fanout_gateway_publishes_in_flight ")
-    ]
-    return float(line.split()[1])
+    values = [line.rsplit(" ", 1)[1] for line in metrics.splitlines() if line.rsplit(" ", 1)[0] == sample]
+    return float(values[0]) if values else 0.0
 
 
 def test_a_connection_dropped_without_a_close_frame_is_replaced_at_once(

@@ -10,8 +10,8 @@ this class changes, through the client's own hooks:
   process stops with its own exit code instead (``enqueue_message`` sees every message first).
 * A connection that dies or never opens is opened again with exponential backoff, by a
   supervisor thread of ours (the client's own reconnect is off); a fresh URL each time, since
-  each is good for one connection only. ``too_many_websockets`` waits for that backoff too,
-  rather than adding a connection at once.
+  each is good for one connection only. After ``too_many_websockets`` it waits the longest
+  delay, rather than take a connection back at once from the app's other processes.
 * An app token Slack refuses stops the process: no retry can cure it.
 * A peer that closes the TCP connection without a WebSocket close frame (a crashed proxy or
   load balancer) is seen at once: the client would read the end of the stream as "no data
@@ -110,6 +110,10 @@ class Backoff:
     def reset(self) -> None:
         self._next = self._minimum
 
+    @property
+    def longest(self) -> float:
+        return self._maximum
+
 
 def disconnect_reason(raw_message: str) -> str | None:
     """The reason of a ``disconnect`` message; ``None`` for any other message."""
@@ -158,6 +162,7 @@ class SocketConnection(SocketModeClient):
         self._greeted = False
         self._ever_connected = False
         self._reconnect_reason = "lost"
+        self._crowded = False
         self._handle_message = on_message
         self.message_listeners.append(self._dispatch)
         self._supervisor = threading.Thread(target=self._keep_connected, name=f"socket-{name}", daemon=True)
@@ -205,6 +210,9 @@ class SocketConnection(SocketModeClient):
             if self._greeted:
                 log.warning("socket lost", extra={"connection": self.name, "session_id": self.session_id()})
             self._set_greeted(False)
+            if self._crowded:  # the app has as many connections as Slack allows: leave room to the others
+                self._crowded = False
+                self._stopping.wait(self._backoff.longest)
             self.connect_to_new_endpoint()
             if not self.is_connected():
                 self._stopping.wait(self._backoff.delay())
@@ -212,7 +220,10 @@ class SocketConnection(SocketModeClient):
     def _set_greeted(self, greeted: bool) -> None:
         if greeted != self._greeted:
             self._greeted = greeted
-            metrics.CONNECTIONS.inc() if greeted else metrics.CONNECTIONS.dec()
+            if greeted:
+                metrics.CONNECTIONS.inc()
+            else:
+                metrics.CONNECTIONS.dec()
 
     def _greet(self, message: dict[str, Any]) -> None:
         self._set_greeted(True)
@@ -256,7 +267,7 @@ class SocketConnection(SocketModeClient):
                 LinkDisabled("Slack disabled this app's Socket Mode connections (link_disabled)")
             )
         elif reason == "too_many_websockets":
-            return  # Slack closes this connection; the supervisor opens one after its backoff
+            self._crowded = True  # Slack closes this connection; the supervisor waits, then opens one
         else:
             super().enqueue_message(message)  # the client opens a new connection, then closes this one
 
