@@ -28,7 +28,7 @@ from gateway.relay import publish_awaiting_reply
 from gateway.replies import ReplyBreaker, waits_for_reply
 from gateway.socket_mode import metrics
 from gateway.socket_mode.connection import Backoff, IngressStopped, SocketConnection
-from gateway.socket_mode.envelopes import SocketRequest, UnusableReply, ack, to_envelope
+from gateway.socket_mode.envelopes import MEDIA_TYPES, SocketRequest, UnusableReply, ack, to_envelope
 from gateway.socket_mode.settings import SocketModeSettings
 from slack_fanout.envelope import Envelope, Reply
 
@@ -90,7 +90,8 @@ class SocketIngress:
         return any(connection.greeted for connection in self.connections) and self._publisher.ready()
 
     def handle(self, connection: SocketConnection, message: dict[str, Any], arrived: float) -> None:
-        kind = str(message.get("type"))[:40]
+        declared = message.get("type")
+        kind = declared if isinstance(declared, str) and declared in MEDIA_TYPES else "other"  # few labels
         with self._lock:
             if self._draining.is_set():
                 metrics.ENVELOPES.labels(kind, "shutting_down").inc()

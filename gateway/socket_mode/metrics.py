@@ -15,7 +15,8 @@ ENVELOPES = Counter(
     "not_published (the broker did not confirm: not acknowledged, so Slack redelivers), "
     "refused (not a request we can read: acknowledged, published nowhere), ack_failed (published, "
     "but the connection was gone: Slack redelivers, consumers drop the copy), shutting_down "
-    "(arrived while stopping: left to Slack to redeliver).",
+    "(arrived while stopping: left to Slack to redeliver). Types other than events_api, "
+    "slash_commands and interactive count as other.",
     ["type", "outcome"],
 )
 ACK_SECONDS = Histogram(
