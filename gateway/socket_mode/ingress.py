@@ -209,7 +209,7 @@ class SocketIngress:
                 self._settled.wait(give_up - time.monotonic())
             unsettled = self._in_hand
         closing = [threading.Thread(target=connection.close) for connection in self.connections]
-        for thread in closing:  # each takes up to the client's 3 s receive timeout: at once, not in turn
+        for thread in closing:  # each may wait for a connect under way (up to its 3 s timeout): all at once
             thread.start()
         for thread in closing:
             thread.join()
