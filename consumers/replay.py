@@ -11,7 +11,9 @@ retry); anything else is a failure, retried like a handler's.
 A message that waited in its queue past Slack's five-minute signature window would be
 refused by an app that checks the signature's timestamp. Given the signing secret, the
 replayer signs each request afresh at delivery; the gateway checked the original
-(``envelope.verified_by``).
+(``envelope.verified_by``). A request that came over Socket Mode never had a signature: it
+is signed here like the others, so an app that checks signatures needs the consumer to have
+``SLACK_SIGNING_SECRET``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from consumers.capture.correlation import note_answer
 from consumers.errors import AppFailed, PermanentFailure
-from slack_fanout.envelope import Envelope, Reply, Verification
+from slack_fanout.envelope import Envelope, Reply
 
 if TYPE_CHECKING:
     from consumers.context import Context
@@ -55,7 +57,7 @@ class Replayer:
     def rebuild(self, envelope: Envelope) -> OriginalRequest:
         headers = {**envelope.headers, "content-type": envelope.content_type}
         body = envelope.body.encode()
-        if self._signer is not None and envelope.verified_by is Verification.SIGNATURE:
+        if self._signer is not None and envelope.verified_by.signed_by_slack:
             timestamp = str(int(time.time()))
             signature = self._signer.generate_signature(timestamp=timestamp, body=body)
             assert signature is not None  # slack_sdk returns None only without a timestamp or a body

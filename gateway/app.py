@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import extensions, metrics
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
-from gateway.publisher import EnvelopePublisher, Publisher, PublisherConfig
+from gateway.publisher import EnvelopePublisher, Publisher
 from gateway.replies import ReplyBreaker
 from gateway.settings import GatewaySettings
 from gateway.verification import RequestVerifier
@@ -36,13 +36,7 @@ def create_app(settings: GatewaySettings | None = None, publisher: EnvelopePubli
         max_age_seconds=settings.signature_max_age_seconds,
     )
     app.extensions[extensions.REPLY_BREAKER] = ReplyBreaker()
-    app.extensions[extensions.PUBLISHER] = publisher or Publisher(
-        PublisherConfig(
-            amqp_url=settings.amqp_url.get_secret_value(),
-            confirm_timeout=settings.publish_timeout_seconds,
-            max_in_flight=settings.max_in_flight,
-        )
-    )
+    app.extensions[extensions.PUBLISHER] = publisher or Publisher(settings.publisher_config())
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         # Flask's documented way to wrap its WSGI app, which mypy takes for replacing a method.

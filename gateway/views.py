@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from gateway import metrics
 from gateway.extensions import current_publisher, current_reply_breaker, current_settings, current_verifier
 from gateway.inbound import HandshakeReply, accept
+from gateway.relay import publish_awaiting_reply
 from gateway.replies import waits_for_reply
 from gateway.settings import GatewaySettings
 from gateway.slack_body import Handshake
-from slack_fanout.envelope import Envelope, Reply
+from slack_fanout.envelope import Envelope
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("gateway", __name__)
@@ -48,34 +48,14 @@ def _publish(envelope: Envelope, arrived: float) -> None:
 
 
 def _publish_and_relay_reply(envelope: Envelope, arrived: float, settings: GatewaySettings) -> Response:
-    """Publish as always, then answer Slack with the consumer's reply if it comes before the deadline.
-
-    While the primary answers nothing, the request does not wait: its deadline is its arrival,
-    so the primary's answer, when it comes, goes through ``response_url`` (docs/replies.md).
-    """
-    breaker = current_reply_breaker()
-    if not breaker.should_wait():
-        _publish(envelope.model_copy(update={"reply_by": envelope.received_at}), arrived)
-        metrics.REPLIES.labels("not_awaited").inc()
-        return Response(b"", status=200)
-    deadline = settings.reply_deadline_ms / 1000
-    envelope = envelope.model_copy(update={"reply_by": envelope.received_at + timedelta(seconds=deadline)})
-    with metrics.IN_FLIGHT.track_inprogress():
-        reply = current_publisher().request_reply(envelope, reply_deadline=arrived + deadline)
-    _log_published(envelope, arrived)
-    breaker.record(answered=reply is not None)
-    outcome = _reply_outcome(reply, settings.max_reply_bytes)
-    metrics.REPLIES.labels(outcome).inc()
-    if outcome != "in_time" or reply is None:
-        return Response(b"", status=200)
-    metrics.REPLY_SECONDS.observe(time.monotonic() - arrived)
-    return Response(reply.body, status=200, content_type=reply.content_type)
-
-
-def _reply_outcome(reply: Reply | None, max_bytes: int) -> str:
+    """Publish as always, then answer Slack with the consumer's reply if it comes before the deadline."""
+    published, reply = publish_awaiting_reply(
+        current_publisher(), current_reply_breaker(), envelope, arrived, settings
+    )
+    _log_published(published, arrived)
     if reply is None:
-        return "none"
-    return "too_large" if len(reply.body) > max_bytes else "in_time"
+        return Response(b"", status=200)
+    return Response(reply.body, status=200, content_type=reply.content_type)
 
 
 def _log_published(envelope: Envelope, arrived: float) -> None:

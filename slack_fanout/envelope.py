@@ -28,10 +28,18 @@ class Kind(StrEnum):
 
 
 class Verification(StrEnum):
-    """How the gateway established that the request came from Slack."""
+    """How the ingress established that the request came from Slack."""
 
     SIGNATURE = "signature"
     TOKEN = "token"
+    SOCKET_MODE = "socket_mode"
+    """Received over a Socket Mode connection opened with the app-level token: Slack signs nothing
+    there; the body and headers are rendered as the HTTP request Slack would have sent."""
+
+    @property
+    def signed_by_slack(self) -> bool:
+        """Whether the app would have got this request signed over HTTP: a replay signs it afresh."""
+        return self is not Verification.TOKEN
 
 
 class DecodeError(ValueError):

@@ -125,6 +125,7 @@ def make_secrets(directory: Path, consumers: tuple[str, ...]) -> None:
     write_once(directory / "slack_signing_secret", secrets.token_hex(16) + "\n")
     write_once(directory / "slack_verification_token", secrets.token_urlsafe(18) + "\n")
     write_once(directory / "slack_bot_token", "\n")
+    write_once(directory / "slack_app_token", "\n")  # xapp-…, for the socket-mode profile only
 
 
 def main(argv: list[str] | None = None) -> int:

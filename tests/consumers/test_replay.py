@@ -57,6 +57,14 @@ def test_a_request_verified_by_token_carries_no_signature_to_renew() -> None:
     assert "x-slack-signature" not in request.headers
 
 
+def test_a_request_that_came_over_socket_mode_is_signed_though_it_never_had_a_signature() -> None:
+    socket_mode = envelope("hi").model_copy(
+        update={"verified_by": Verification.SOCKET_MODE, "headers": {"content-type": slack.FORM}}
+    )
+    request = Replayer(slack.SIGNING_SECRET).rebuild(socket_mode)
+    assert SignatureVerifier(slack.SIGNING_SECRET).is_valid_request(request.body, request.headers)
+
+
 @pytest.mark.parametrize(
     ("status", "raised"),
     [(400, PermanentFailure), (401, PermanentFailure), (404, PermanentFailure), (408, AppFailed),

@@ -18,13 +18,15 @@ import pytest
 import yaml
 
 from tests.deployment.conftest import amqp_url_as, committed_definitions, load_users_file, passwords
-from tests.support import http, slack
+from tests.support import http, slack, socket_payloads
 from tests.support.broker import VirtualHost
 from tests.support.processes import REPO, Process, free_port, http_ok
+from tests.support.socket_slack import APP_TOKEN, FakeSlack
 
-APP_SERVICES = ("gateway", "consumer-primary", "consumer-shadow")
-BROKER_ROLE = {"gateway": "gateway", "consumer-primary": "primary", "consumer-shadow": "shadow"}
-"""The broker user each app service connects as."""
+APP_SERVICES = ("gateway", "socket", "consumer-primary", "consumer-shadow")
+BROKER_ROLE = {"gateway": "gateway", "socket": "gateway", "consumer-primary": "primary",
+               "consumer-shadow": "shadow"}  # fmt: skip
+"""The broker user each app service connects as: the Socket Mode ingress only publishes, as the gateway."""
 
 
 def compose_config() -> dict:
@@ -101,12 +103,16 @@ def secrets_dir(vhost: VirtualHost, user_prefix: str, tmp_path: Path) -> Path:
     return secrets
 
 
-def as_local_process(service: dict, secrets: Path, log: Path, port: int) -> Process:
-    """The service's command and environment, its /run/secrets files taken from ``secrets``."""
+def as_local_process(
+    service: dict, secrets: Path, log: Path, port: int, local: dict[str, str] | None = None
+) -> Process:
+    """The service's command and environment, its /run/secrets files taken from ``secrets``; ``local``
+    adds what differs on this machine."""
     env: dict[str, str | None] = {"AMQP_URL": None, "SLACK_SIGNING_SECRET": None}  # only what compose sets
     env |= {
         name: value.replace("/run/secrets", str(secrets)) for name, value in service["environment"].items()
     }
+    env |= local or {}
     argv = [arg.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for arg in service["command"]]
     return Process(argv, {**env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}, log)
 
@@ -128,6 +134,35 @@ def compose_services_running_locally(
         url = f"http://127.0.0.1:{port}"
         processes["gateway"].wait_for(lambda: http_ok(f"{url}/readyz"), "the gateway to be ready")
         yield url, processes
+
+
+def test_the_socket_mode_ingress_runs_only_with_its_profile() -> None:
+    services = compose_config()["services"]
+    assert services["socket"]["profiles"] == ["socket-mode"]
+    assert all("profiles" not in service for name, service in services.items() if name != "socket")
+
+
+def test_the_socket_service_publishes_with_the_gateways_broker_user(
+    compose_services_running_locally: tuple[str, dict[str, Process]], secrets_dir: Path, tmp_path: Path
+) -> None:
+    _url, processes = compose_services_running_locally
+    fake = FakeSlack()
+    (secrets_dir / "slack_app_token").write_text(APP_TOKEN)
+    local = {
+        "SLACK_API_URL": fake.api_url,
+        "SOCKET_MODE_HEALTH_PORT": str(free_port()),
+    }  # not Slack's, not 8001
+    service = compose_config()["services"]["socket"]
+    socket = as_local_process(service, secrets_dir, tmp_path / "socket.log", 0, local)
+    try:
+        fake.wait_for_links(2)
+        envelope_id = fake.send("events_api", socket_payloads.event_callback())
+        fake.wait_for_ack(envelope_id)
+        for name in ("consumer-primary", "consumer-shadow"):
+            processes[name].wait_for_log("handled", envelope_id=envelope_id)
+    finally:
+        socket.stop()
+        fake.close()
 
 
 def test_the_compose_services_commands_and_environment_work_as_local_processes(

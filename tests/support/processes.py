@@ -143,3 +143,27 @@ def running_gateway(amqp_url: str, log_path: Path, **env: str) -> Iterator[tuple
     with running(argv, gateway_env, log_path, cwd=log_path.parent) as process:
         process.wait_for(lambda: http_ok(f"{url}/healthz"), "gateway to answer /healthz")
         yield process, url
+
+
+@contextmanager
+def running_socket_ingress(
+    amqp_url: str, api_url: str, log_path: Path, *, healthy: bool = True, **env: str
+) -> Iterator[tuple[Process, str]]:
+    """The Socket Mode ingress as deployed, against a fake Slack; yields it (once it answers
+    /healthz, unless ``healthy`` is false) and its health URL."""
+    from tests.support.socket_slack import APP_TOKEN
+
+    port = free_port()
+    ingress_env = {
+        "AMQP_URL": amqp_url,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": api_url,
+        "SOCKET_MODE_HEALTH_HOST": "127.0.0.1",
+        "SOCKET_MODE_HEALTH_PORT": str(port),
+        **env,
+    }
+    with running(python_module("gateway.socket_mode"), ingress_env, log_path) as process:
+        url = f"http://127.0.0.1:{port}"
+        if healthy:
+            process.wait_for(lambda: http_ok(f"{url}/healthz"), "the socket ingress to answer /healthz")
+        yield process, url

@@ -1,0 +1,5 @@
+import sys
+
+from gateway.socket_mode.cli import main
+
+sys.exit(main())
