@@ -28,6 +28,7 @@ class Command:
 
 COMMANDS = {
     "gateway": Command("gateway.serve:main", "the gateway under gunicorn; gunicorn's options pass through"),
+    "socket": Command("gateway.socket_mode.cli:main", "the Socket Mode ingress: an app with no public URL"),
     "consume": Command("consumers.cli:main", "consume queue slack.NAME with a handler, a WSGI app or a URL"),
     "primary": Command("consumers.primary:main", "the example bot as the production consumer (replies)"),
     "shadow": Command("consumers.shadow:main", "the example bot as a shadow: Slack calls only recorded"),

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     LOGIN_REFUSED = 5
     UNREACHABLE = 6
     CAPTURE = 7
+    LINK_DISABLED = 8
 
 
 MEANINGS = {
@@ -35,5 +36,7 @@ MEANINGS = {
     "gateway keep retrying instead)",
     ExitCode.CAPTURE: "the installed slack_sdk moved a method the capture hooks, so a shadow's calls could "
     "not be kept from Slack: pin slack_sdk to the tested range",
+    ExitCode.LINK_DISABLED: "Slack disabled the app's Socket Mode link (link_disabled): turn Socket Mode on "
+    "again in the app's settings, or take requests over HTTP",
 }
 """What each code means, for ``slack-fanout --help`` and the table in docs/cli.md (a test compares them)."""

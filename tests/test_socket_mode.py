@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.socket_mode.cli import RET_LINK_DISABLED, RET_OK, RET_TOKEN_REFUSED
 from gateway.socket_mode.envelopes import SocketRequest, http_body
 from slack_fanout.envelope import Envelope
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import http, slack, socket_payloads
 from tests.support.broker import VirtualHost
@@ -209,7 +209,7 @@ def test_link_disabled_stops_the_ingress_with_its_own_exit_code(
     with running_socket_ingress(vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log") as (ingress, _):
         [first, _second] = fake_slack.wait_for_links(2)
         fake_slack.disconnect(first, "link_disabled", close_after=None)
-        assert ingress.popen.wait(30) == RET_LINK_DISABLED
+        assert ingress.popen.wait(30) == ExitCode.LINK_DISABLED
     assert "link_disabled" in ingress.log_text()
     assert fake_slack.urls_issued == 2  # no reconnection
 
@@ -221,7 +221,7 @@ def test_an_app_token_slack_refuses_stops_the_ingress_with_its_own_exit_code(
         "amqp://guest:guest@127.0.0.1:1/%2F", fake_slack.api_url, tmp_path / "ingress.log",
         healthy=False, SLACK_APP_TOKEN="xapp-1-revoked",
     ) as (ingress, _):  # fmt: skip
-        assert ingress.popen.wait(30) == RET_TOKEN_REFUSED
+        assert ingress.popen.wait(30) == ExitCode.LOGIN_REFUSED
     assert "invalid_auth" in ingress.log_text()
     assert "xapp-1-revoked" not in ingress.log_text()
 
@@ -286,7 +286,7 @@ def test_sigterm_waits_for_the_confirm_in_flight_and_acknowledges_it(
             ingress.signal(signal.SIGTERM)
             ingress.wait_for_log("stopping")
             proxy.thaw()
-            assert ingress.popen.wait(30) == RET_OK
+            assert ingress.popen.wait(30) == ExitCode.OK
         fake_slack.wait_for_ack(envelope_id, timeout=1)
     finally:
         proxy.close()

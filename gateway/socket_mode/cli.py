@@ -14,32 +14,23 @@ import sys
 from types import FrameType
 
 from gateway.publisher import Publisher
-from gateway.socket_mode.connection import AppTokenRefused, IngressStopped, LinkDisabled
+from gateway.socket_mode.connection import IngressStopped
 from gateway.socket_mode.health import HealthServer
 from gateway.socket_mode.ingress import SocketIngress
 from gateway.socket_mode.settings import SocketModeSettings
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.logs import configure_logging
 from slack_fanout.settings import ConfigError, load_settings
 
-RET_OK = 0
-RET_CONFIG = 2
-"""A bad or missing setting (argparse also exits 2 on bad usage)."""
-RET_TOKEN_REFUSED = AppTokenRefused.exit_code
-"""Slack refuses the app-level token (revoked, not an app token, no connections:write)."""
-RET_LINK_DISABLED = LinkDisabled.exit_code
-"""Slack disabled the app's Socket Mode (``link_disabled``): turn it on again, or use HTTP."""
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m gateway.socket_mode", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="slack-fanout socket", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
     try:
         settings = load_settings(SocketModeSettings)
     except ConfigError as error:
         print(f"slack-fanout socket: {error}", file=sys.stderr)
-        return RET_CONFIG
+        return ExitCode.CONFIG
     configure_logging(settings.log_level)
     # The client's own lines (each connect, close and receive loop) are the ingress's "socket …" lines.
     logging.getLogger("slack_sdk").setLevel(
@@ -52,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except OSError as error:
         print(f"slack-fanout socket: SOCKET_MODE_HEALTH_PORT: {error.strerror}", file=sys.stderr)
-        return RET_CONFIG
+        return ExitCode.CONFIG
     health.start()
     _stop_on_signals(ingress)
     try:
@@ -62,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     finally:
         health.close()
-    return RET_OK
+    return ExitCode.OK
 
 
 def _stop_on_signals(ingress: SocketIngress) -> None:

@@ -37,6 +37,7 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.web import WebClient
 
 from gateway.socket_mode import metrics
+from slack_fanout.exit_codes import ExitCode
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +66,19 @@ class _Received(str):
 class IngressStopped(Exception):
     """The ingress cannot go on; ``exit_code`` says why to whoever started it."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.UNREACHABLE
 
 
 class LinkDisabled(IngressStopped):
     """Slack disabled this app's Socket Mode link (``disconnect`` with ``link_disabled``)."""
 
-    exit_code = 6
+    exit_code = ExitCode.LINK_DISABLED
 
 
 class AppTokenRefused(IngressStopped):
     """apps.connections.open refuses the app-level token."""
 
-    exit_code = 5
+    exit_code = ExitCode.LOGIN_REFUSED
 
 
 class _EndOfStreamIsReset:
