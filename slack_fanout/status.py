@@ -16,7 +16,7 @@ from typing import Any
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.management import ManagementApi, ManagementError, ManagementSettings, quote, refusal
 from slack_fanout.settings import ConfigError, load_settings
-from slack_fanout.topology import ARCHIVE_QUEUE, dead_letter_queue
+from slack_fanout.topology import ARCHIVE_QUEUE, BEHAVIOUR_STREAM, dead_letter_queue
 
 NEAR_BOUND = 0.9
 
@@ -46,12 +46,13 @@ class QueueStatus:
 
 
 def consumer_queues(queues: list[dict[str, Any]]) -> list[QueueStatus]:
-    """One status per ``slack.<name>`` queue but the archive, with the depth of its ``slack.<name>.dead``."""
+    """One status per ``slack.<name>`` consumer queue (not the archive or the behaviour records), with the
+    depth of its ``slack.<name>.dead``."""
     by_name = {queue["name"]: queue for queue in queues}
     statuses = []
     for name, queue in sorted(by_name.items()):
         consumer = name.removeprefix("slack.")
-        if not name.startswith("slack.") or "." in consumer or name == ARCHIVE_QUEUE:
+        if not name.startswith("slack.") or "." in consumer or name in (ARCHIVE_QUEUE, BEHAVIOUR_STREAM):
             continue
         stats = queue.get("message_stats", {})
         statuses.append(
