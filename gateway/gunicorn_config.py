@@ -13,13 +13,19 @@ import shutil as _shutil
 import sys as _sys
 import tempfile as _tempfile
 
-from gateway.settings import GatewaySettings as _GatewaySettings
-from slack_fanout.amqp import LoginRefused as _LoginRefused
-from slack_fanout.amqp import check_login as _check_login
-from slack_fanout.exit_codes import ExitCode as _ExitCode
-from slack_fanout.logs import configure_logging as _configure_logging
-from slack_fanout.settings import ConfigError as _ConfigError
-from slack_fanout.settings import load_settings as _load_settings
+# Workers add up their metrics through files there. It must be set before prometheus_client is
+# imported, and the settings import it (through the publisher's configuration): so, first.
+_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
+if _OWN_METRICS_DIR:
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
+
+from gateway.settings import GatewaySettings as _GatewaySettings  # noqa: E402
+from slack_fanout.amqp import LoginRefused as _LoginRefused  # noqa: E402
+from slack_fanout.amqp import check_login as _check_login  # noqa: E402
+from slack_fanout.exit_codes import ExitCode as _ExitCode  # noqa: E402
+from slack_fanout.logs import configure_logging as _configure_logging  # noqa: E402
+from slack_fanout.settings import ConfigError as _ConfigError  # noqa: E402
+from slack_fanout.settings import load_settings as _load_settings  # noqa: E402
 
 
 def _settings_or_exit() -> _GatewaySettings:
@@ -44,11 +50,6 @@ def _login_or_exit(settings: _GatewaySettings) -> None:
 _settings = _settings_or_exit()
 _configure_logging(_settings.log_level)
 _login_or_exit(_settings)
-
-# Workers add up their metrics through files there; set before prometheus_client is imported.
-_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
-if _OWN_METRICS_DIR:
-    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
 
 wsgi_app = "gateway.app:create_app()"
 bind = ["0.0.0.0:8000"]

@@ -40,7 +40,7 @@ def test_without_a_command_it_lists_the_commands_and_the_exit_codes(
 
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["consumer"]) == ExitCode.CONFIG
-    assert "no command 'consumer'; one of: gateway, consume" in capsys.readouterr().err
+    assert "no command 'consumer'; one of: gateway, socket, consume" in capsys.readouterr().err
 
 
 def test_the_exit_code_table_is_documented_once_as_the_commands_return_it() -> None:
