@@ -56,7 +56,7 @@ def url_without_path(url: str) -> str:
 
 
 def _redact_text(text: str) -> str:
-    if "x" not in text and "slack.com" not in text:
+    if "xox" not in text and "xapp-" not in text and "slack.com" not in text:
         return text  # the common case, without a regular expression
     text = _TOKEN.sub(REDACTED, text)
     return _CREDENTIAL_URL.sub(lambda match: url_without_path(match.group(0)), text)

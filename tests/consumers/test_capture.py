@@ -302,3 +302,15 @@ def test_without_aiohttp_the_async_clients_cannot_exist_and_the_sync_ones_are_st
     monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
     assert hooks.check_hook_points() == []
     assert {point.cls for point in hooks.available_hook_points()} == {"BaseClient", "WebhookClient"}
+
+
+def test_the_captures_permission_follows_a_lookup_onto_asyncios_executor(shadow: capture.Capture) -> None:
+    async def lookup_on_a_thread() -> bool:  # as aiohttp's resolver does: loop.getaddrinfo
+        return await asyncio.get_running_loop().run_in_executor(None, guard._authorized.get)
+
+    async def both() -> tuple[bool, bool]:
+        with guard.capture_sends():
+            inside = await lookup_on_a_thread()
+        return inside, await lookup_on_a_thread()
+
+    assert asyncio.run(both()) == (True, False)
