@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from slack_fanout.envelope import Envelope
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import INBOUND_EXCHANGE
@@ -77,11 +79,18 @@ def refusal_at_start(env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
     return exit_code, gateway.log_text()
 
 
-def test_a_log_level_that_does_not_exist_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    exit_code, output = refusal_at_start({"LOG_LEVEL": "verbose"}, tmp_path)
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [("LOG_LEVEL", "verbose", "LOG_LEVEL: Input should be 'DEBUG'"),
+     ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY: Input should be greater than 0")],
+)  # fmt: skip
+def test_a_bad_setting_of_the_server_is_one_line_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    exit_code, output = refusal_at_start({variable: value}, tmp_path)
     assert exit_code == ExitCode.CONFIG
     [line] = output.splitlines()
-    assert line.startswith("slack-fanout gateway: invalid configuration: LOG_LEVEL: Input should be 'DEBUG'")
+    assert line.startswith(f"slack-fanout gateway: invalid configuration: {message}")
 
 
 def test_a_refused_login_stops_the_gateway_at_start_naming_the_user_and_the_vhost(
@@ -98,9 +107,7 @@ def test_a_refused_login_stops_the_gateway_at_start_naming_the_user_and_the_vhos
 
 
 def test_gunicorn_options_pass_through_and_win_over_the_settings(vhost: VirtualHost, tmp_path: Path) -> None:
-    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log", WEB_CONCURRENCY="3") as (gateway, _url):
-        gateway.wait_for_log("connected to broker")
-        assert len(worker_pids(gateway)) == 3
+    """WEB_CONCURRENCY itself is what the other tests' gateways run with (see worker_rss_kb)."""
     port = free_port()
     argv = slack_fanout("gateway", "-b", f"127.0.0.1:{port}", "-w", "1")
     env = {"AMQP_URL": vhost.amqp_url, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET, "WEB_CONCURRENCY": "3"}
