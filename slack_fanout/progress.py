@@ -16,11 +16,13 @@ PLAIN_INTERVAL = 5.0
 
 
 class Progress:
-    def __init__(self, stream: TextIO, window: Window) -> None:
+    def __init__(self, stream: TextIO, window: Window, interval: float | None = None) -> None:
+        """``interval``: seconds between two updates shown; by default, as suits the stream."""
         self._stream = stream
         self._window = window
         self._terminal = stream.isatty()
-        self._interval = TERMINAL_INTERVAL if self._terminal else PLAIN_INTERVAL
+        default = TERMINAL_INTERVAL if self._terminal else PLAIN_INTERVAL
+        self._interval = default if interval is None else interval
         self._shown_at = time.monotonic()
 
     def update(self, tally: Tally) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import time
@@ -14,7 +15,8 @@ from gateway.publisher import message_properties
 from slack_fanout import replay, topology
 from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.exit_codes import ExitCode
-from slack_fanout.replay_window import InvalidWindow, Selection, Window
+from slack_fanout.progress import Progress
+from slack_fanout.replay_window import InvalidWindow, Selection, Tally, Window
 from tests.support import slack
 from tests.support.broker import VirtualHost
 from tests.support.envelopes import an_envelope
@@ -49,6 +51,29 @@ def test_a_selection_keeps_the_windows_requests_of_the_kinds_and_endpoints_asked
     assert not Selection(window).matches(
         weather.model_copy(update={"received_at": NOW + timedelta(seconds=1)})
     )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "halfway", "done"), [
+    (Terminal(), "\r[###############---------------]  50%  read 4, matched 3, published 3, skipped 1, ",
+     "\r[##############################] 100%  read 4, "),
+    (io.StringIO(), "replay: 50% of the window (at 2026-12-01T19:30:00+00:00): read 4, matched 3, "
+                    "published 3, skipped 1, ", "replay: 100% of the window"),
+])  # fmt: skip
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere(
+    stream: io.StringIO, halfway: str, done: str
+) -> None:
+    progress = Progress(stream, Window(NOW - timedelta(hours=1), NOW), interval=0)
+    tally = Tally(read=4, matched=3, published=3, skipped=1, at=NOW - timedelta(minutes=30))
+    progress.update(tally)
+    assert stream.getvalue().startswith(halfway)
+    progress.finish(tally)
+    assert done in stream.getvalue()
+    assert stream.getvalue().endswith("\n")
 
 
 def test_it_refuses_to_replay_into_the_primary_without_yes(capsys: pytest.CaptureFixture[str]) -> None:
