@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pika
 import pytest
@@ -92,37 +92,43 @@ def resigned_with(secret: str, request: slack.SlackRequest) -> slack.SlackReques
     return slack.SlackRequest(request.body, {**request.headers, **slack.sign(request.body, secret)})
 
 
-SLASH = slack.signed(slack.slash_command(text="hello"), slack.FORM)
-REFUSALS = {
-    "bad-signature": (resigned_with("not-the-secret", SLASH), 401, "invalid_signature"),
-    "stale-timestamp": (stale(SLASH), 401, "stale_timestamp"),
-    "tampered-body": (tampered(SLASH), 401, "invalid_signature"),
+def slash() -> slack.SlackRequest:
+    return slack.signed(slack.slash_command(text="hello"), slack.FORM)
+
+
+# Each request is made as its test runs: one signed at collection would be stale by then in a long run.
+REFUSALS: dict[str, tuple[Callable[[], slack.SlackRequest], int, str]] = {
+    "bad-signature": (lambda: resigned_with("not-the-secret", slash()), 401, "invalid_signature"),
+    "stale-timestamp": (lambda: stale(slash()), 401, "stale_timestamp"),
+    "tampered-body": (lambda: tampered(slash()), 401, "invalid_signature"),
     "wrong-token": (
-        slack.SlackRequest(slack.outgoing_webhook().replace(slack.VERIFICATION_TOKEN.encode(), b"x"),
-                           {"Content-Type": slack.FORM}),
+        lambda: slack.SlackRequest(slack.outgoing_webhook().replace(slack.VERIFICATION_TOKEN.encode(), b"x"),
+                                   {"Content-Type": slack.FORM}),
         401, "invalid_token",
     ),
     "no-credentials": (
-        slack.SlackRequest(slack.form({"text": "hi"}), {"Content-Type": slack.FORM}), 401, "invalid_token"
+        lambda: slack.SlackRequest(slack.form({"text": "hi"}), {"Content-Type": slack.FORM}),
+        401, "invalid_token",
     ),
-    "oversized": (slack.signed(slack.slash_command(text="x" * 70_000), slack.FORM), 413, "payload_too_large"),
-    "not-utf8": (slack.signed(b"command=%2Fa&text=caf\xe9", slack.FORM), 400, "body_not_utf8"),
-    "malformed-json": (slack.signed(b'{"type": "event_callback"', slack.JSON), 400, "malformed_body"),
-    "unknown-payload": (slack.signed(b'{"type": "mystery"}', slack.JSON), 400, "unknown_payload"),
-    "wrong-content-type": (slack.signed(b"hello", "text/plain"), 415, "unsupported_media_type"),
+    "oversized": (lambda: slack.signed(slack.slash_command(text="x" * 70_000), slack.FORM), 413,
+                  "payload_too_large"),
+    "not-utf8": (lambda: slack.signed(b"command=%2Fa&text=caf\xe9", slack.FORM), 400, "body_not_utf8"),
+    "malformed-json": (lambda: slack.signed(b'{"type": "event_callback"', slack.JSON), 400, "malformed_body"),
+    "unknown-payload": (lambda: slack.signed(b'{"type": "mystery"}', slack.JSON), 400, "unknown_payload"),
+    "wrong-content-type": (lambda: slack.signed(b"hello", "text/plain"), 415, "unsupported_media_type"),
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("request_", "status", "error"), REFUSALS.values(), ids=REFUSALS.keys())
+@pytest.mark.parametrize(("make_request", "status", "error"), REFUSALS.values(), ids=REFUSALS.keys())
 def test_a_refused_request_gets_a_clear_4xx_and_publishes_nothing(
     app: Flask,
     vhost: VirtualHost,
     bound_queues: tuple[str, ...],
-    request_: slack.SlackRequest,
+    make_request: Callable[[], slack.SlackRequest],
     status: int,
     error: str,
 ) -> None:
-    response = post(app.test_client(), request_)
+    response = post(app.test_client(), make_request())
     assert response.status_code == status
     assert response.json is not None and response.json["error"] == error
     assert response.json["message"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -49,7 +50,7 @@ FORM_KEYS = st.sampled_from(["token", "command", "text", "payload", "trigger_wor
 @pytest.fixture(scope="module")
 def hostile_vhost(broker: Broker) -> Iterator[VirtualHost]:
     """One vhost for the module: hypothesis runs each test many times."""
-    name = "test-hostile-input"
+    name = f"test-hostile-input-{uuid.uuid4().hex[:8]}"
     broker.management.create_vhost(name)
     vhost = broker.virtual_host(name, connection_name="hostile input")
     with vhost.channel() as channel:
