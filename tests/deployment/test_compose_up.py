@@ -54,10 +54,13 @@ services:
 """A bot that answers in its HTTP response, moved behind the gateway unchanged (``--wsgi``)."""
 
 
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)\n```", (REPO / "README.md").read_text(), re.DOTALL)
+
+
 def readme_run_command() -> list[str]:
     """The README's command that runs the whole system, split at ``&&``."""
-    [command] = [c for c in re.findall(r"```sh\n(.*?)\n```", (REPO / "README.md").read_text(), re.DOTALL)
-                 if "compose up" in c]  # fmt: skip
+    [command] = [block for block in readme_blocks("sh") if block.startswith("scripts/make-secrets &&")]
     return [part.strip() for part in command.split("&&")]
 
 
@@ -249,3 +252,32 @@ def test_a_broker_restart_under_a_trickle_of_requests_loses_none_that_got_a_200(
     missing = lambda: set(trickle.accepted) - answered()  # noqa: E731
     wait_until(lambda: not missing(), "every accepted request handled by the primary", 120,
                lambda: f"missing {sorted(missing())}")  # fmt: skip
+
+
+def add_the_readmes_consumer(stack: ComposeProject) -> None:
+    """The README's "In compose" change, made as written: audit.py, the compose entries, its user."""
+    [audit_py] = [block for block in readme_blocks("python") if block.startswith("# audit.py")]
+    (stack.directory / "audit.py").write_text(audit_py + "\n")
+    [entries] = [block for block in readme_blocks("yaml") if "consumer-audit:" in block]
+    compose = stack.directory / "compose.yaml"
+    text = compose.read_text()
+    for section, body in re.findall(r"^(\w+):\n((?:  .*\n?)+)", entries, re.MULTILINE):
+        text = text.replace(f"\n{section}:\n", f"\n{section}:\n{body.rstrip()}\n", 1)
+    compose.write_text(text)
+    [commands] = [block for block in readme_blocks("sh") if "consumer-audit" in block]
+    script = commands.replace("docker compose", " ".join(stack.command))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=stack.directory, env=stack.env(),
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_consumer_added_as_the_readme_shows_receives_every_request(running: ComposeProject) -> None:
+    add_the_readmes_consumer(running)
+    running.wait_for_log("consumer-audit", "consuming", consumer="audit", queue="slack.audit")
+    reply = http.post(url(running, "GATEWAY_PORT"), slack.signed(slack.event_callback(), slack.JSON))
+    assert reply.status == 200
+    seen = running.wait_for_log("consumer-audit", "seen", kind="event_callback")
+    assert seen["team"] == "T0001"
+    running.wait_for_log("consumer-audit", "handled", consumer="audit", kind="event_callback")
+    connections = get_json(f"{url(running, 'RABBITMQ_MANAGEMENT_PORT')}/api/connections", admin(running))
+    assert "audit" in {connection["user"] for connection in connections}  # type: ignore[attr-defined]
