@@ -19,6 +19,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from tests.support.engine import Engine, engine_dir
 from tests.support.processes import REPO
@@ -95,8 +96,8 @@ def _build(engine: Engine, tag: str, directory: Path, ca_bundle: Path) -> None:
               f"--build-arg=BASE_IMAGE={BASE_IMAGE}", f"--tag={tag}", context], engine)  # fmt: skip
 
 
-def _run(argv: list[str], engine: Engine, stdin: object = None) -> None:
-    result = subprocess.run(argv, env=engine.env(), stdin=stdin, capture_output=True, text=True)  # type: ignore[call-overload]
+def _run(argv: list[str], engine: Engine, stdin: IO[bytes] | None = None) -> None:
+    result = subprocess.run(argv, env=engine.env(), stdin=stdin, capture_output=True, text=True)
     if result.returncode != 0:
         raise StandInFailed(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout[-3000:]}"
                             f"\n{result.stderr[-3000:]}")  # fmt: skip
