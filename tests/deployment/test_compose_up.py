@@ -4,7 +4,7 @@ The tests' engine (tests.support.engine) runs the stack built on stand-ins for t
 images (tests.support.standin_images), with every host port free; each check goes through the
 published ports, as a user's would. The primary is a seed-style Flask bot moved in unchanged
 (compose.override.yaml, as the README shows); the shadow is the example bot. Select with
-``-m compose``; about two minutes warm (docs/deployment.md has the figures).
+``-m compose``; a few minutes, most of it image builds on a fresh engine (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         volumes = engine.docker(
             "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"
         )
+        engine.docker("image", "prune", "--force")  # the app images this run's build replaced
         assert down.returncode == 0, down.stderr
         assert (leftovers.stdout.split(), volumes.stdout.split()) == ([], [])
 
