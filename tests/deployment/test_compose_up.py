@@ -113,13 +113,12 @@ def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield project
     finally:
         down = project.run("down", "-v", check=False)
-        leftovers = engine.docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}")
-        volumes = engine.docker(
-            "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"
-        )
+        label = f"label=com.docker.compose.project={PROJECT}"
+        leftovers = [engine.docker(*kind, "-q", "--filter", label).stdout.split()
+                     for kind in (("ps", "-a"), ("volume", "ls"), ("network", "ls"))]  # fmt: skip
         engine.docker("image", "prune", "--force")  # the app images this run's build replaced
         assert down.returncode == 0, down.stderr
-        assert (leftovers.stdout.split(), volumes.stdout.split()) == ([], [])
+        assert leftovers == [[], [], []], "containers, volumes, networks left by down -v"
 
 
 def url(stack: ComposeProject, port: str, path: str = "") -> str:

@@ -156,6 +156,9 @@ class Engine:
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
+        # dockerd leaves its default network namespace mounted in the exec root; the next start
+        # would reuse it, but a stopped engine should leave nothing mounted.
+        subprocess.run(["umount", str(self.directory / "exec" / "netns" / "default")], capture_output=True)
 
     def _pid(self) -> int | None:
         try:
