@@ -279,5 +279,9 @@ def test_a_consumer_added_as_the_readme_shows_receives_every_request(running: Co
     seen = running.wait_for_log("consumer-audit", "seen", kind="event_callback")
     assert seen["team"] == "T0001"
     running.wait_for_log("consumer-audit", "handled", consumer="audit", kind="event_callback")
-    connections = get_json(f"{url(running, 'RABBITMQ_MANAGEMENT_PORT')}/api/connections", admin(running))
-    assert "audit" in {connection["user"] for connection in connections}  # type: ignore[attr-defined]
+
+    def users_connected() -> set[str]:  # the management API lists a connection a few seconds late
+        connections = get_json(f"{url(running, 'RABBITMQ_MANAGEMENT_PORT')}/api/connections", admin(running))
+        return {connection["user"] for connection in connections}  # type: ignore[attr-defined]
+
+    wait_until(lambda: "audit" in users_connected(), "the consumer connected as its own user", 60)

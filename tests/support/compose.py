@@ -25,6 +25,7 @@ class ComposeProject:
     name: str
     variables: dict[str, str] = field(default_factory=dict)
     """Substituted into compose.yaml (image names, host ports), as a user's environment or .env would."""
+    _containers: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def command(self) -> list[str]:
@@ -48,8 +49,10 @@ class ComposeProject:
         return result
 
     def container(self, service: str) -> str:
-        [container] = self.run("ps", "-q", service).stdout.split()
-        return container
+        """The service's container id, asked of compose once (a restart keeps it)."""
+        if service not in self._containers:
+            [self._containers[service]] = self.run("ps", "-q", service).stdout.split()
+        return self._containers[service]
 
     def state(self, service: str) -> dict[str, Any]:
         inspected = self.engine.docker("inspect", self.container(service)).stdout
