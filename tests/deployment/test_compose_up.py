@@ -41,7 +41,7 @@ ANSWERED = "/var/lib/slack-fanout/answered.txt"
 SEED_PRIMARY = """\
 services:
   consumer-primary:
-    command: ["python", "-m", "consumers", "run", "primary", "--wsgi", "tests.apps.seed_bot:app", "--reply"]
+    command: ["slack-fanout", "consume", "primary", "--wsgi", "tests.apps.seed_bot:app", "--reply"]
     volumes:
       - ./tests:/app/tests:ro
     environment:
@@ -264,7 +264,7 @@ def add_the_readmes_consumer(stack: ComposeProject) -> None:
     for section, body in re.findall(r"^(\w+):\n((?:  .*\n?)+)", entries, re.MULTILINE):
         text = text.replace(f"\n{section}:\n", f"\n{section}:\n{body.rstrip()}\n", 1)
     compose.write_text(text)
-    [commands] = [block for block in readme_blocks("sh") if "consumer-audit" in block]
+    [commands] = [block for block in readme_blocks("sh") if "--consumer audit" in block]
     script = commands.replace("docker compose", " ".join(stack.command))
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=stack.directory, env=stack.env(),
                             capture_output=True, text=True, timeout=300)  # fmt: skip
