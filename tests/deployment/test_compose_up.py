@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -266,7 +267,8 @@ def add_the_readmes_consumer(stack: ComposeProject) -> None:
     compose.write_text(text)
     [commands] = [block for block in readme_blocks("sh") if "--consumer audit" in block]
     script = commands.replace("docker compose", " ".join(stack.command))
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=stack.directory, env=stack.env(),
+    env = {**stack.env(), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # slack-fanout
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=stack.directory, env=env,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
 
