@@ -1,5 +1,7 @@
 # One image for the gateway and every consumer; compose.yaml picks each service's command.
-FROM python:3.11-slim
+# PYTHON_IMAGE: another Python 3.11 base in its place (CI builds one from Debian's packages).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

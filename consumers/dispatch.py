@@ -172,30 +172,38 @@ class Dispatcher:
     def _answer(
         self, reply: Reply | None, envelope: Envelope, delivery: Delivery, context: Context
     ) -> Reply | None:
-        """The reply to publish now, if any; a late one is sent by its own route, a shadow's recorded."""
-        if reply is None or envelope.reply_by is None or self._replies is ReplyMode.DISCARD:
-            return None  # the gateway waits only when it set a deadline
+        """The reply to publish now, if any; a late one is sent by its own route, a shadow's recorded.
+
+        An answer no gateway waits for (reply passthrough off) is a late one from the start:
+        Slack shows it only if it goes by the request's own route. The answer to a request
+        whose HTTP response Slack ignores (an event, a block action) is not an answer at all.
+        """
+        awaited = envelope.reply_by is not None
+        if reply is None or self._replies is ReplyMode.DISCARD or not (awaited or envelope.answer_is_shown()):
+            return None
         if self._replies is ReplyMode.RECORD:
             RecordingSlack(context.log).reply(reply)
             return None
         now = utc_now()
-        if delivery.reply_to is not None and in_time(envelope, now):
+        if awaited and delivery.reply_to is not None and in_time(envelope, now):
             metrics.REPLIES.labels(self._consumer, "in_time").inc()
             metrics.REPLY_SECONDS.labels(self._consumer).observe((now - envelope.received_at).total_seconds())
             return reply
-        route = self._deliver_late(reply, envelope, context)
-        metrics.REPLIES.labels(self._consumer, f"late_{route.value}").inc()
+        route = self._deliver_late(reply, envelope, context, awaited)
+        metrics.REPLIES.labels(self._consumer, f"{'late' if awaited else 'not_awaited'}_{route.value}").inc()
         return None
 
-    def _deliver_late(self, reply: Reply, envelope: Envelope, context: Context) -> LateRoute:
+    def _deliver_late(self, reply: Reply, envelope: Envelope, context: Context, awaited: bool) -> LateRoute:
         """Never a failure of the message: its effect happened, and running it again would repeat it."""
+        fields = {"awaited": awaited}
         try:
             route = deliver_late(reply, envelope, context.slack)
         except SlackCallFailed as error:
-            context.log.warning("late reply dropped: its route refused it", extra={"error": str(error)[:300]})
+            context.log.warning("late reply dropped: its route refused it",
+                                extra={**fields, "error": str(error)[:300]})  # fmt: skip
             return LateRoute.DROPPED
         level = logging.WARNING if route is LateRoute.DROPPED else logging.INFO
-        context.log.log(level, "late reply", extra={"route": route.value})
+        context.log.log(level, "late reply", extra={**fields, "route": route.value})
         return route
 
 

@@ -20,9 +20,10 @@ HANDLER_SECONDS = Histogram(
 
 REPLIES = Counter(
     "slack_fanout_consumer_replies_total",
-    "Answers to requests the gateway waited for: in_time (returned in the HTTP response), "
+    "A replying consumer's answers: in_time (returned in the HTTP response), "
     "late_response_url and late_chat.postMessage (delivered after the deadline), late_empty "
-    "(nothing to show), late_dropped (no route, or the route refused it).",
+    "(nothing to show), late_dropped (no route, or the route refused it); not_awaited_* the "
+    "same for answers to requests no gateway waited for (reply passthrough off).",
     ["consumer", "outcome"],
 )
 REPLY_SECONDS = Histogram(

@@ -14,18 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from slack_fanout.envelope import Envelope, Kind, Reply
+from slack_fanout.envelope import ANSWER_SHOWN_KINDS, Envelope, Reply
 
-DEFAULT_REPLY_KINDS = frozenset(
-    {"slash_command", "outgoing_webhook", "view_submission", "block_suggestion", "interactive_message"}
-)
-"""Request kinds, or interactivity payload types, whose HTTP response Slack shows to the user."""
+DEFAULT_REPLY_KINDS = ANSWER_SHOWN_KINDS
+"""By default, a request waits for an answer whenever Slack shows its HTTP response to the user."""
 
 
 def waits_for_reply(envelope: Envelope, reply_kinds: frozenset[str]) -> bool:
-    if envelope.kind.value in reply_kinds:
-        return True
-    return envelope.kind is Kind.INTERACTIVE and envelope.payload.get("type") in reply_kinds
+    return envelope.answer_is_shown(reply_kinds)
 
 
 class ReplyBreaker:

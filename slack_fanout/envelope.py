@@ -27,6 +27,13 @@ class Kind(StrEnum):
     APP_RATE_LIMITED = "app_rate_limited"
 
 
+ANSWER_SHOWN_KINDS = frozenset(
+    {"slash_command", "outgoing_webhook", "view_submission", "block_suggestion", "interactive_message"}
+)
+"""Request kinds, or interactivity payload types, whose HTTP response Slack shows to the user;
+Slack ignores the body of the others' (events, block actions)."""
+
+
 class Verification(StrEnum):
     """How the ingress established that the request came from Slack."""
 
@@ -97,6 +104,12 @@ class Envelope(BaseModel):
     def response_url(self) -> str | None:
         value = self.payload.get("response_url")
         return value if isinstance(value, str) else None
+
+    def answer_is_shown(self, kinds: frozenset[str] = ANSWER_SHOWN_KINDS) -> bool:
+        """Whether Slack shows the HTTP response to this request (``kinds``: kinds or payload types)."""
+        if self.kind.value in kinds:
+            return True
+        return self.kind is Kind.INTERACTIVE and self.payload.get("type") in kinds
 
     @property
     def retry_num(self) -> int:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from consumers.dispatch import Delivery, Dispatcher, Outcome, ReplyMode, Result
 from consumers.errors import InvalidReply, SlackCallFailed
@@ -79,12 +80,6 @@ def test_an_answer_ready_before_the_deadline_goes_back_to_the_waiting_gateway() 
     assert fake.calls == []
 
 
-def test_a_request_the_gateway_did_not_wait_for_gets_no_answer_from_anyone() -> None:
-    result, fake = answer(an_envelope(), reply_to=None)  # no reply_by: passthrough off, or an event
-    assert result == Result(Outcome.ACK)
-    assert fake.calls == []
-
-
 def test_a_consumer_without_reply_and_a_shadow_never_send_an_answer(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     for mode in (ReplyMode.DISCARD, ReplyMode.RECORD):
@@ -152,3 +147,69 @@ def test_an_empty_late_answer_sends_nothing_and_one_with_no_route_is_dropped() -
     errors = Reply("application/json", b'{"response_action": "errors"}')
     assert deliver_late(errors, modal, fake := FakeSlack()) is LateRoute.DROPPED
     assert fake.calls == []
+
+
+# Not waited for (reply passthrough off): by the same routes, from the start; never dropped silently.
+
+
+def late_replies(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.getMessage() == "late reply"]
+
+
+def replies_counted(outcome: str) -> float:
+    labels = {"consumer": "primary", "outcome": outcome}
+    return REGISTRY.get_sample_value("slack_fanout_consumer_replies_total", labels) or 0.0
+
+
+def test_an_answer_no_gateway_waited_for_goes_to_the_response_url(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    before = replies_counted("not_awaited_response_url")
+    result, fake = answer(slash_command_with_response_url(), reply_to=None)
+    assert result == Result(Outcome.ACK)
+    assert fake.calls == [(RESPONSE_URL, {"text": "Sunny"})]
+    [logged] = late_replies(caplog)
+    assert (logged.route, logged.awaited) == ("response_url", False)
+    assert replies_counted("not_awaited_response_url") == before + 1
+
+
+def test_an_outgoing_webhooks_answer_no_gateway_waited_for_is_posted_to_its_channel() -> None:
+    result, fake = answer(outgoing_webhook(), reply_to=None)
+    assert (result, fake.calls) == (Result(Outcome.ACK), [("C21", {"text": "Sunny"})])
+
+
+def test_an_answer_no_gateway_waited_for_with_no_route_is_logged_and_counted_as_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    before = replies_counted("not_awaited_dropped")
+    modal = an_envelope().model_copy(
+        update={"kind": Kind.INTERACTIVE, "payload": {"type": "view_submission"}}
+    )
+    result, fake = answer(modal, reply_to=None)
+    assert (result, fake.calls) == (Result(Outcome.ACK), [])
+    [logged] = late_replies(caplog)
+    assert (logged.levelno, logged.route) == (logging.WARNING, "dropped")
+    assert replies_counted("not_awaited_dropped") == before + 1
+
+
+@pytest.mark.parametrize("kind, payload_type", [(Kind.EVENT_CALLBACK, "event_callback"),
+                                                (Kind.INTERACTIVE, "block_actions")])  # fmt: skip
+def test_what_a_handler_returns_for_an_event_or_a_block_action_goes_nowhere_as_slack_ignores_it(
+    kind: Kind, payload_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    request = an_envelope().model_copy(
+        update={"kind": kind, "payload": {"type": payload_type, "response_url": RESPONSE_URL}}
+    )
+    result, fake = answer(request, reply_to=None)
+    assert (result, fake.calls, late_replies(caplog)) == (Result(Outcome.ACK), [], [])
+
+
+def test_a_shadow_records_an_answer_no_gateway_waited_for_and_sends_it_nowhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    result, fake = answer(slash_command_with_response_url(), reply_to=None, mode=ReplyMode.RECORD)
+    assert (result, fake.calls) == (Result(Outcome.ACK), [])
+    [recorded] = [r for r in caplog.records if r.getMessage() == "slack call recorded"]
+    assert recorded.method == "reply"

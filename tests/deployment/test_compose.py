@@ -6,6 +6,8 @@ environment run here as local processes against the test broker, with its secret
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import shutil
 import subprocess
@@ -29,13 +31,30 @@ BROKER_ROLE = {"gateway": "gateway", "socket": "gateway", "consumer-primary": "p
 """The broker user each app service connects as: the Socket Mode ingress only publishes, as the gateway."""
 
 
-def compose_config() -> dict:
+SECRET_SETTINGS = ("AMQP_URL", "SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN", "SLACK_BOT_TOKEN")
+HOST_PORTS = {"GATEWAY_PORT": 8000, "RABBITMQ_AMQP_PORT": 5672, "RABBITMQ_MANAGEMENT_PORT": 15672,
+              "RABBITMQ_PROMETHEUS_PORT": 15692}  # fmt: skip
+"""Each host port's variable and default, which is also the port inside its container."""
+
+
+@functools.cache
+def _compose_config(variables: tuple[tuple[str, str], ...]) -> dict:
+    return _read_compose_config(dict(variables))
+
+
+def compose_config(**variables: str) -> dict:
+    """compose.yaml as docker-compose reads it, with ``variables`` in the environment (and no others)."""
+    return copy.deepcopy(_compose_config(tuple(sorted(variables.items()))))
+
+
+def _read_compose_config(variables: dict[str, str]) -> dict:
     if not shutil.which("docker-compose"):
         if os.environ.get("CI"):
             pytest.fail("docker-compose is not installed")
         pytest.skip("docker-compose is not installed")
     command = ["docker-compose", "-f", "compose.yaml", "config"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    env = {"PATH": os.environ["PATH"], **variables}
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, env=env)
     return yaml.safe_load(result.stdout)
 
 
@@ -52,8 +71,9 @@ def test_the_apps_wait_for_a_healthy_broker_and_get_secrets_as_files() -> None:
         service = services[name]
         assert service["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
         for variable, value in service["environment"].items():
-            assert variable.endswith("_FILE"), f"{name}: {variable} should come from a secret file"
-            assert value.startswith("/run/secrets/")
+            assert variable not in SECRET_SETTINGS, f"{name}: {variable} should come from a secret file"
+            if variable.endswith("_FILE"):
+                assert value.startswith("/run/secrets/")
 
 
 def secret_names(service: dict) -> set[str]:
@@ -79,9 +99,47 @@ def test_no_secret_value_is_written_in_the_compose_file() -> None:
         assert secret_name not in text
 
 
+def published_ports(service: dict) -> dict[int, int]:
+    """Container port → host port (docker-compose prints them long, or short with an address)."""
+    ports = {}
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports[int(port["target"])] = int(port["published"])
+        else:
+            _address, published, target = port.removesuffix("/tcp").split(":")
+            ports[int(target)] = int(published)
+    return ports
+
+
+MOVED = {"RABBITMQ_IMAGE": "local/rabbitmq", "PYTHON_IMAGE": "local/python", "REPLY_PASSTHROUGH": "false",
+         **{name: str(20000 + port % 1000) for name, port in HOST_PORTS.items()}}  # fmt: skip
+
+
+def test_each_host_port_defaults_to_todays_and_comes_from_its_variable() -> None:
+    moved = {port: 20000 + port % 1000 for port in HOST_PORTS.values()}
+    for variables, expected in (({}, {port: port for port in HOST_PORTS.values()}), (MOVED, moved)):
+        services = compose_config(**variables)["services"]
+        assert {**published_ports(services["gateway"]), **published_ports(services["rabbitmq"])} == expected
+
+
+def test_the_official_images_are_the_defaults_and_variables_replace_them() -> None:
+    services = compose_config()["services"]
+    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert services["gateway"]["build"]["args"] == {"PYTHON_IMAGE": "python:3.11-slim"}
+    services = compose_config(**MOVED)["services"]
+    assert services["rabbitmq"]["image"] == "local/rabbitmq"
+    assert services["consumer-shadow"]["build"]["args"] == {"PYTHON_IMAGE": "local/python"}
+
+
+def test_the_gateway_passes_the_primarys_answer_through_unless_turned_off() -> None:
+    assert compose_config()["services"]["gateway"]["environment"]["REPLY_PASSTHROUGH"] == "true"
+    assert compose_config(**MOVED)["services"]["gateway"]["environment"]["REPLY_PASSTHROUGH"] == "false"
+
+
 def test_the_image_runs_as_a_non_root_user_on_a_slim_base() -> None:
     dockerfile = (REPO / "Dockerfile").read_text().splitlines()
-    assert dockerfile[[line.startswith("FROM") for line in dockerfile].index(True)].endswith("-slim")
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile
+    assert dockerfile[[line.startswith("FROM") for line in dockerfile].index(True)] == "FROM ${PYTHON_IMAGE}"
     users = [line.split()[1] for line in dockerfile if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
 
