@@ -46,6 +46,13 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
     assert sorted(b["destination"] for b in bindings) == ["slack.archive", "slack.primary", "slack.shadow"]
     records = api.get(f"exchanges/{quote(vhost.name)}/{topology.BEHAVIOUR_EXCHANGE}/bindings/source")
     assert [b["destination"] for b in records] == [topology.BEHAVIOUR_STREAM]
+    for name in ("primary", "shadow"):
+        retry_exchange = api.get(f"exchanges/{quote(vhost.name)}/{topology.retry_exchange(name)}")
+        assert (retry_exchange["type"], retry_exchange["durable"]) == ("direct", True)
+        parked = api.get(f"exchanges/{quote(vhost.name)}/{topology.retry_exchange(name)}/bindings/source")
+        assert {(b["routing_key"], b["destination"]) for b in parked} == {
+            (queue, queue) for queue in topology.parking_queues(name, topology.RETRY_DELAYS_MS)
+        }
 
 
 def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -> None:

@@ -91,6 +91,16 @@ _AWAIT_ALARM = (
 )
 
 
+# Evaluated on the node: [{Name, Messages}] for every queue of VHOST, with quorum queues'
+# messages in at-least-once dead-lettering (messages_dlx, an info item list_queues does not offer).
+_QUEUE_MESSAGES = (
+    "[begin Info = rabbit_amqqueue:info(Q),"
+    " {element(4, amqqueue:get_name(Q)),"
+    " proplists:get_value(messages, Info, 0) + proplists:get_value(messages_dlx, Info, 0)} end"
+    ' || Q <- rabbit_amqqueue:list(<<"VHOST">>)].'
+)
+
+
 class PrivateBrokerError(RuntimeError):
     """The node did not do what was asked in time; the message ends with its log's tail."""
 
@@ -285,6 +295,13 @@ class PrivateBroker:
                 f"{result.stdout}{result.stderr}\n{self.log_tail()}"
             )
         return result.stdout
+
+    def messages(self, vhost: str = "/") -> dict[str, int]:
+        """Every queue's messages in ``vhost`` that are still on their way: ready, delivered but not
+        acknowledged, and, for a quorum queue, being dead-lettered at least once (expired, say, and
+        not yet confirmed by the target queue), which ``queue.declare`` and ``list_queues`` leave out."""
+        output = self.ctl("eval", _QUEUE_MESSAGES.replace("VHOST", vhost.replace('"', "")))
+        return {name: int(count) for name, count in re.findall(r'\{<<"([^"]*)">>,(\d+)\}', output)}
 
     def is_running(self) -> bool:
         """Whether any of the node's processes is alive (the VM, even with its app stopped)."""
