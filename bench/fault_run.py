@@ -4,11 +4,12 @@
 
 Runs its own RabbitMQ node (so it can be restarted without touching any other), the gateway
 under gunicorn and two consumer processes (primary and shadow, each recording the marker of
-every request it handled), and sends a steady stream of signed slash commands, each with a
-unique marker. Faults are injected one scenario at a time (then, with --mixed, all again in
-random order). At the end every request is accounted for: answered 200 / 503 / other / no
-answer, and for each consumer every marker that got a 200 must have been handled. Prints a
-table and exits 1 on any loss.
+every request it handled; the primary retries failures at the product's default schedule,
+the shadow at an operator's short one, starting at 200 ms), and sends a steady stream of
+signed slash commands, each with a unique marker. Faults are injected one scenario at a time
+(then, with --mixed, all again in random order). At the end every request is accounted for:
+answered 200 / 503 / other / no answer, and for each consumer every marker that got a 200 must
+have been handled. Prints a table and exits 1 on any loss.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pika
-
 from slack_fanout.topology import (
     BOUNDED_QUEUE_MAX_LENGTH,
     RETRY_DELAYS_MS,
@@ -37,7 +36,7 @@ from slack_fanout.topology import (
     bounding_policies,
     consumer_queue,
     dead_letter_queue,
-    retry_queue,
+    retry_queues,
 )
 from tests.support import http, slack
 from tests.support.private_broker import PrivateBroker
@@ -45,6 +44,9 @@ from tests.support.processes import Process, free_port, http_ok, python_module
 
 CONSUMERS = ("primary", "shadow")
 HANDLER = "bench.fault_handlers:record"
+SHORT_RETRY_DELAYS_MS = (200, 1_000, 2_000, 5_000, 10_000)
+RETRY_SCHEDULES = {"primary": RETRY_DELAYS_MS, "shadow": SHORT_RETRY_DELAYS_MS}
+"""Each consumer's CONSUMER_RETRY_DELAYS_MS: the default, and a short one with a sub-second first retry."""
 
 
 class System:
@@ -82,6 +84,7 @@ class System:
             "FAULT_RECORD_FILE": str(self.record_file(name)),
             "FAULT_FAIL_FLAG": str(self.fail_flag),
             "CONSUMER_STATE_DIR": str(self.workdir / "state"),
+            "CONSUMER_RETRY_DELAYS_MS": json.dumps(RETRY_SCHEDULES[name]),
         }
         process = Process(python_module("consumers", "run", name, "--handler", HANDLER), env, self._log(name))
         process.wait_for_log("consuming", timeout=30)
@@ -97,12 +100,9 @@ class System:
         return self.workdir / f"{name}.handled"
 
     def queue_depths(self) -> dict[str, int]:
-        with pika.BlockingConnection(pika.URLParameters(self.broker.amqp_url)) as connection:
-            channel = connection.channel()
-            queues = [queue for name in CONSUMERS for queue in _queues_of(name)]
-            return {
-                queue: channel.queue_declare(queue, passive=True).method.message_count for queue in queues
-            }
+        """Each consumer queue's messages, ready, in a consumer's hands or being dead-lettered."""
+        messages = self.broker.messages()
+        return {queue: messages.get(queue, 0) for name in CONSUMERS for queue in _queues_of(name)}
 
     def close(self) -> None:
         for name in list(self.consumers):
@@ -142,6 +142,16 @@ def handler_failing(system: System, seconds: float = 3) -> None:
     system.fail_flag.unlink()
 
 
+def handler_failing_across_restart(system: System) -> None:
+    """Failed messages wait in the retry queues while the broker restarts, their delays running out."""
+    system.fail_flag.touch()
+    time.sleep(1.5)
+    system.broker.stop_app()
+    time.sleep(3)
+    system.broker.start_app()
+    system.fail_flag.unlink()
+
+
 def consumers_down(system: System) -> None:
     for name in CONSUMERS:
         system.stop_consumer(name, signal.SIGTERM)
@@ -155,6 +165,7 @@ SCENARIOS: dict[str, Callable[[System], None]] = {
     "consumer-sigkill": consumer_killed,
     "gateway-worker-sigkill": gateway_worker_killed,
     "handler-failing": handler_failing,
+    "handler-failing-across-restart": handler_failing_across_restart,
     "consumers-down": consumers_down,
 }
 
@@ -233,8 +244,7 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
 
 
 def _queues_of(name: str) -> list[str]:
-    waiting = [retry_queue(name, delay) for delay in RETRY_DELAYS_MS]
-    return [consumer_queue(name), *waiting, dead_letter_queue(name)]
+    return [consumer_queue(name), *retry_queues(name, RETRY_SCHEDULES[name]), dead_letter_queue(name)]
 
 
 def wait_for_drain(system: System, timeout: float = 120) -> None:
