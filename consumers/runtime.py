@@ -64,6 +64,7 @@ from consumers.record_channel import RecordChannel, ensure_behaviour_exchange
 from consumers.retries import next_home, retries_left
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.failover import NodeRotation
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ _REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
 @dataclass(frozen=True)
 class ConsumerConfig:
     name: str
-    amqp_url: str
+    amqp_urls: tuple[str, ...]
+    """One per node of a cluster; pika tries them in turn (``slack_fanout.failover`` picks the first)."""
     prefetch: int
     concurrency: int = 1
     retry_delays_ms: tuple[int, ...] = topology.RETRY_DELAYS_MS
@@ -97,6 +99,7 @@ class Consumer:
         self._stopping = False
         self._failures = 0
         self._legacy_checked = False
+        self._nodes = NodeRotation(config.amqp_urls)
 
     def run(self) -> None:
         """Consume until SIGTERM or SIGINT; reconnect with backoff whenever the broker goes away.
@@ -110,8 +113,9 @@ class Consumer:
             try:
                 self._consume()
             except LOGIN_ERRORS as error:
-                raise login_refused(self._config.amqp_url, error) from None
+                raise login_refused(self._nodes.current(), error) from None
             except _BROKER_GONE as error:
+                self._nodes.move_on()  # the node that failed or went away is tried last next time
                 if not self._stopping:
                     self._back_off(error)
         log.info("stopped", extra={"consumer": self._config.name})
@@ -139,11 +143,11 @@ class Consumer:
     def _consume(self) -> None:
         """One connection's life: declare, consume until stopped or lost, then settle what is in hand.
 
-        Every (re)connect runs this same code, so nothing depends on pika restoring state.
+        Every (re)connect runs this same code, so nothing depends on pika restoring state. With
+        several nodes, pika's connection workflow tries each in turn until one accepts; the
+        unacknowledged messages of a lost connection are delivered again, on whichever node.
         """
-        parameters = pika.URLParameters(self._config.amqp_url)
-        parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
-        session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config)
+        session = _Session(pika.BlockingConnection(self._parameters()), self._dispatcher, self._config)
         try:
             self._ensure_exchange(session.connection)
             if self._config.behaviour_records:
@@ -155,7 +159,8 @@ class Consumer:
             channel.basic_qos(prefetch_count=self._config.prefetch)
             channel.add_on_cancel_callback(_cancelled_by_broker)
             tag = channel.basic_consume(self._queue, session.on_message)
-            log.info("consuming", extra={"consumer": self._config.name, "queue": self._queue})
+            log.info("consuming", extra={"consumer": self._config.name, "queue": self._queue,
+                                         "node": _node_of(session.connection)})  # fmt: skip
             self._failures = 0
             while not self._stopping:
                 session.connection.process_data_events(time_limit=session.idle_time())
@@ -164,6 +169,14 @@ class Consumer:
             session.finish()
         finally:
             session.close()
+
+    def _parameters(self) -> list[pika.URLParameters]:
+        every = []
+        for url in self._nodes.order():
+            parameters = pika.URLParameters(url)
+            parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
+            every.append(parameters)
+        return every
 
     def _ensure_exchange(self, connection: pika.BlockingConnection) -> None:
         """Checked passively first: a least-privileged consumer user may bind from the exchange but not
@@ -477,6 +490,12 @@ def _refusals_are_final() -> Iterator[None]:
 
 ACK_DELAY = 0.005
 """Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
+
+
+def _node_of(connection: pika.BlockingConnection) -> str:
+    """``host:port`` of the node the connection reached (of several, the first that accepted)."""
+    parameters = connection._impl.params  # pika keeps the winning endpoint's parameters there
+    return f"{parameters.host}:{parameters.port}"
 
 
 def _cancelled_by_broker(_frame: object) -> None:
