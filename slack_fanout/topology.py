@@ -185,26 +185,39 @@ def behaviour_stream_arguments() -> dict[str, Any]:
     }
 
 
+PLACEMENT = {"queue-leader-locator": "balanced"}
+"""In a cluster, each new queue's leader goes to the node leading the fewest (RabbitMQ 3.10 and later;
+the default before 4.0 is the declaring client's node, which puts every leader that one importer of
+the definitions declares on one node). Replicas need nothing: a quorum queue gets three by default
+(``quorum_cluster_size``), a stream one per node. Part of every policy, since only one applies to a queue."""
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
-    """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
+    """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues;
+    below them, the leader placement for every other queue of ours.
 
     Overflow drops the oldest message (``drop-head``): ``reject-publish`` would nack the
-    gateway and turn a full shadow queue into 503s for Slack. Dropped messages are
-    dead-lettered, so the dead-letter queues are capped too. The archive has its own retention.
+    gateway and turn a full shadow queue into 503s for Slack, and ``reject-publish-dlx`` is not
+    supported by quorum queues (3.10 takes it as ``drop-head`` without a word). Dropped messages
+    are dead-lettered, so the dead-letter queues are capped too. The archive has its own
+    retention. No policy sets an overflow for the retry queues: their at-least-once
+    dead-lettering needs their own ``reject-publish``.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
     uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE, BEHAVIOUR}))
+    bounded_dead = rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$"
     return [
-        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$",
+        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$", 1,
                 {"max-length": max_length, "overflow": "drop-head",
-                 "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS}),
-        _policy(vhost, "slack-bounded-dead-letters", rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$",
-                {"max-length": BOUNDED_DEAD_LETTER_MAX_LENGTH, "overflow": "drop-head"}),
+                 "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS, **PLACEMENT}),
+        _policy(vhost, "slack-bounded-dead-letters", bounded_dead, 1,
+                {"max-length": BOUNDED_DEAD_LETTER_MAX_LENGTH, "overflow": "drop-head", **PLACEMENT}),
+        _policy(vhost, "slack-placement", r"^slack\.", 0, dict(PLACEMENT)),
     ]  # fmt: skip
 
 
-def _policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) -> dict[str, Any]:
-    return {"vhost": vhost, "name": name, "pattern": pattern, "apply-to": "queues", "priority": 0,
+def _policy(vhost: str, name: str, pattern: str, priority: int, definition: dict[str, Any]) -> dict[str, Any]:
+    return {"vhost": vhost, "name": name, "pattern": pattern, "apply-to": "queues", "priority": priority,
             "definition": definition}  # fmt: skip
 
 
