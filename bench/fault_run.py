@@ -75,14 +75,17 @@ class System:
             self.start_consumer(name)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         bind = self.url.removeprefix("http://")
-        env = {"AMQP_URL": self.broker.amqp_url, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET}
+        env: dict[str, str | None] = {
+            "AMQP_URL": self.broker.amqp_url,
+            "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
+        }
         self.gateway = Process(
             [gunicorn, "-c", "gateway/gunicorn.conf.py", "-b", bind], env, self._log("gateway")
         )
         self.gateway.wait_for(lambda: http_ok(f"{self.url}/readyz"), "the gateway to be ready", 30)
 
     def start_consumer(self, name: str) -> None:
-        env = {
+        env: dict[str, str | None] = {
             "AMQP_URL": self.broker.amqp_url,
             "FAULT_RECORD_FILE": str(self.record_file(name)),
             "FAULT_FAIL_FLAG": str(self.fail_flag),
@@ -129,10 +132,15 @@ class System:
         return self.workdir / f"{name}-{self._restarts[name]}.log"
 
 
+def _node(system: System) -> PrivateBroker:
+    assert isinstance(system.broker, PrivateBroker), "a single-node scenario, not for --cluster"
+    return system.broker
+
+
 def broker_restart(system: System) -> None:
-    system.broker.stop_app()
+    _node(system).stop_app()
     time.sleep(3)
-    system.broker.start_app()
+    _node(system).start_app()
 
 
 def consumer_killed(system: System) -> None:
@@ -159,9 +167,9 @@ def handler_failing_across_restart(system: System) -> None:
     """Failed messages wait in the retry queues while the broker restarts, their delays running out."""
     system.fail_flag.touch()
     time.sleep(1.5)
-    system.broker.stop_app()
+    _node(system).stop_app()
     time.sleep(3)
-    system.broker.start_app()
+    _node(system).start_app()
     system.fail_flag.unlink()
 
 
