@@ -113,6 +113,7 @@ class System:
         return [(marker, float(when)) for marker, when in (line.split() for line in lines)]
 
     def struck(self, scenario: str) -> None:
+        """The fault is in effect now (the node is dead, not just being killed)."""
         self.faults.append((scenario, time.time()))
 
     def queue_depths(self) -> dict[str, int]:
@@ -189,8 +190,8 @@ def _cluster(system: System) -> Cluster:
 def leader_killed(system: System) -> None:
     """SIGKILL the node that leads the primary's queue; it boots again 2 s later."""
     leader = _cluster(system).leader_of(consumer_queue("primary"))
-    system.struck("leader-sigkill")
     leader.kill()
+    system.struck("leader-sigkill")
     time.sleep(2)
     leader.start()
 
@@ -198,8 +199,8 @@ def leader_killed(system: System) -> None:
 def node_paused(system: System) -> None:
     """SIGSTOP a node for 10 s (it holds its connections and answers nothing), then SIGCONT."""
     node = _cluster(system).nodes[-1]
-    system.struck("node-sigstop")
     node.pause()
+    system.struck("node-sigstop")
     time.sleep(10)
     node.resume()
 
@@ -218,10 +219,10 @@ MAJORITY_DOWN_SECONDS = 10
 def majority_lost(system: System) -> None:
     """Two of three nodes SIGKILLed for 10 s: no queue has a majority, so no request may get a 200."""
     lost = _cluster(system).nodes[1:]
-    system.struck("majority-lost")
     for node in lost:
         node.kill()
     down_since = time.time()
+    system.struck("majority-lost")
     time.sleep(MAJORITY_DOWN_SECONDS)
     system.majority_lost.append((down_since, time.time()))
     for node in lost:
@@ -235,8 +236,8 @@ def consumer_node_killed(system: System) -> None:
     cluster = _cluster(system)
     consuming = [r for r in system.consumers["primary"].log_records() if r.get("message") == "consuming"]
     node = cluster.node_at(int(consuming[-1]["node"].rpartition(":")[2]))
-    system.struck("consumer-node-sigkill")
     node.kill()
+    system.struck("consumer-node-sigkill")
     time.sleep(2)
     node.start()
 
@@ -382,6 +383,8 @@ class ClusterResult:
     recoveries: list[Recovery]
     ok_without_majority: int
     """Requests sent and answered 200 while two of three nodes were down: must be 0."""
+    leaders: dict[str, str]
+    """Each consumer queue's leading node once the consumers had declared them (all from one node)."""
 
 
 def run_cluster(scenarios: list[str], rate: float, settle: float, mixed: bool) -> ClusterResult:
@@ -390,6 +393,8 @@ def run_cluster(scenarios: list[str], rate: float, settle: float, mixed: bool) -
                     down_seconds=10, cluster=True)  # fmt: skip
     try:
         system.start()
+        queues = set(system.queue_depths())
+        leaders = {queue: node for queue, node in _cluster(system).leaders().items() if queue in queues}
         load = _drive(system, scenarios, rate, settle, mixed)
         answers, accounts = account(load, system)
         handled = system.handled("primary")
@@ -400,7 +405,7 @@ def run_cluster(scenarios: list[str], rate: float, settle: float, mixed: bool) -
             if load.outcomes.get(marker) == 200
             and any(start <= sent and answered <= end for start, end in system.majority_lost)
         )
-        return ClusterResult(answers, accounts, recoveries, ok_without_majority)
+        return ClusterResult(answers, accounts, recoveries, ok_without_majority, leaders)
     finally:
         system.close()
 
@@ -472,6 +477,8 @@ def render_recoveries(result: ClusterResult) -> str:
     lines += [f"| {r.scenario} | {seconds(r.to_first_200)} | {seconds(r.to_first_handled)} |"
               for r in result.recoveries]  # fmt: skip
     lines.append(f"\n200s answered while two of three nodes were down: {result.ok_without_majority}")
+    spread = collections.Counter(result.leaders.values())
+    lines.append(f"queue leaders per node at the start: {sorted(spread.values(), reverse=True)}")
     return "\n".join(lines)
 
 

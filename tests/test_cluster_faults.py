@@ -19,3 +19,5 @@ def test_on_a_cluster_no_request_answered_200_is_lost_and_none_is_accepted_witho
         assert account.duplicates == 0, f"{name} handled {account.duplicates} requests twice"
         assert account.dead_letters == 0, name
     assert all(recovery.to_first_200 is not None for recovery in result.recoveries), result.recoveries
+    # Both consumers declared their queues through the first node; the policies spread the leaders.
+    assert len(set(result.leaders.values())) == 3, result.leaders

@@ -9,7 +9,10 @@ The two joins run side by side.
 
 A test or the fault run may then kill, pause or restart any node; :meth:`Cluster.ctl` and
 :meth:`Cluster.messages` ask whichever node is running. ``AMQP_URL`` for the apps is
-:attr:`Cluster.amqp_url`: every node's URL, comma-separated.
+:attr:`Cluster.amqp_url`: every node's URL, comma-separated. Use it as a context manager
+(``with Cluster() as cluster: cluster.start()``), from the thread that lives as long as the
+nodes (see :mod:`tests.support.private_broker`); ``bench.fault_run`` and its short version in
+the suite do.
 """
 
 from __future__ import annotations
@@ -17,11 +20,8 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterator
 
-import pytest
-
-from tests.support.private_broker import PrivateBroker, PrivateBrokerError, _port_open, _require_rabbitmq
+from tests.support.private_broker import PrivateBroker, PrivateBrokerError, _port_open
 
 # Evaluated on a node: [{Name, Leader}] for every quorum queue (and stream) of VHOST.
 _LEADERS = (
@@ -79,19 +79,18 @@ class Cluster:
         """As :meth:`PrivateBroker.messages`, asked of a running node (quorum queues answer cluster-wide)."""
         return self.running_node().messages(vhost)
 
-    def leader_of(self, queue: str, vhost: str = "/") -> PrivateBroker:
-        """The node that leads quorum queue ``queue`` now."""
-        output = self.ctl("eval", _LEADERS.replace("VHOST", vhost.replace('"', "")))
-        leaders = dict(re.findall(r'\{<<"([^"]*)">>,\'?([\w@.-]+)\'?\}', output))
-        for node in self.nodes:
-            if leaders.get(queue) == node.node:
-                return node
-        raise PrivateBrokerError(f"no leader for {queue} among the nodes: {output}")
-
     def leaders(self, vhost: str = "/") -> dict[str, str]:
-        """Each queue's leading node's name."""
+        """Each quorum queue's (and stream's) leading node, by name."""
         output = self.ctl("eval", _LEADERS.replace("VHOST", vhost.replace('"', "")))
         return dict(re.findall(r'\{<<"([^"]*)">>,\'?([\w@.-]+)\'?\}', output))
+
+    def leader_of(self, queue: str, vhost: str = "/") -> PrivateBroker:
+        """The node that leads quorum queue ``queue`` now."""
+        leader = self.leaders(vhost).get(queue)
+        for node in self.nodes:
+            if leader == node.node:
+                return node
+        raise PrivateBrokerError(f"no leader for {queue} among the nodes (found {leader})")
 
     def node_at(self, port: int) -> PrivateBroker:
         """The node whose AMQP port this is (a client's log names the node it reached by address)."""
@@ -106,12 +105,3 @@ class Cluster:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    """A started three-node cluster, removed after the test whatever happened."""
-    _require_rabbitmq()
-    with Cluster() as started:
-        started.start()
-        yield started
