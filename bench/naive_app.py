@@ -3,12 +3,12 @@
 from bench.naive_publisher import BlockingPublisher
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from slack_fanout.settings import load_settings
+from slack_fanout.settings import load_settings, secret_values
 
 
 def create_naive_app():
     settings = load_settings(GatewaySettings)
     return create_app(
         settings,
-        publisher=BlockingPublisher(settings.amqp_url.get_secret_value(), settings.publish_timeout_seconds),
+        publisher=BlockingPublisher(secret_values(settings.amqp_url)[0], settings.publish_timeout_seconds),
     )

@@ -15,7 +15,7 @@ from consumers.runtime import Consumer, ConsumerConfig
 from consumers.settings import ConsumerSettings
 from consumers.slack_actions import RecordingSlack, SideEffects, live_slack
 from slack_fanout.logs import configure_logging
-from slack_fanout.settings import load_settings
+from slack_fanout.settings import load_settings, secret_values
 from slack_fanout.topology import check_consumer_name
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def serve(
     )  # fmt: skip
     config = ConsumerConfig(
         name,
-        settings.amqp_url.get_secret_value(),
+        secret_values(settings.amqp_url),
         settings.consumer_prefetch,
         concurrency=settings.consumer_concurrency,
         retry_delays_ms=settings.consumer_retry_delays_ms,

@@ -212,10 +212,12 @@ def _may_repeat(envelope: Envelope, delivery: Delivery) -> bool:
 
     Slack repeats an event as a new request with the same ``event_id``, so events are always
     checked; any other request is published once, under its envelope id, and can only come
-    back as a redelivery or a replay (the runtime's retry copies are of failed, so unrecorded,
-    attempts).
+    back as a redelivery, a replay or a retry copy. A retry copy is of a failed attempt, but not
+    necessarily the only copy: the original's acknowledgement may have been lost with the
+    connection after the copy was parked (the original is then delivered again), and the
+    retry queue's at-least-once dead-lettering may move a copy back twice.
     """
-    return envelope.event_id is not None or delivery.redelivered
+    return envelope.event_id is not None or delivery.redelivered or delivery.delivery_count > 0
 
 
 def _describe(error: Exception) -> str:

@@ -23,6 +23,13 @@ class ConsumerCancelled(ConsumerError):
     """The broker cancelled the consumer (its queue was deleted): reconnect and declare it again."""
 
 
+class CopyNotAccepted(ConsumerError):
+    """The broker refused a retry copy or dead letter (nack, or no queue bound to its routing key).
+
+    The original stays unacknowledged: the consumer reconnects and the broker delivers it again.
+    """
+
+
 class SlackCallFailed(ConsumerError):
     """Slack (or the response_url) refused a side effect: the message is retried."""
 

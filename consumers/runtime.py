@@ -2,8 +2,9 @@
 
 At-least-once: a message is acknowledged only once the handler has returned, so a
 consumer that dies mid-message gets it again. When the handler raises, a copy of the
-message is parked (confirmed) in the retry queue for its next wait, which the broker sends
-back to the consumer's queue after the delay, and only then is the original acknowledged;
+message is parked (published through the consumer's retry exchange, confirmed) in the retry
+queue for its next wait (``consumers.retries``), a quorum queue that moves it back to the
+consumer's queue after the delay, at least once, and only then is the original acknowledged;
 after the last retry the message goes to ``slack.<name>.dead`` with its last error (header
 ``x-slack-fanout-error``). Waits grow (``topology.RETRY_DELAYS_MS``), so a downstream that
 is down for minutes costs no message, and none is held in memory meanwhile. A message that
@@ -51,19 +52,23 @@ from pika.exceptions import (
     AMQPConnectionError,
     ChannelClosedByBroker,
     ConnectionWrongStateError,
+    NackError,
+    UnroutableError,
 )
 from pika.spec import ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, Basic, BasicProperties
 
 from consumers import metrics
 from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
-from consumers.errors import ConsumerCancelled, DeclarationRefused
+from consumers.errors import ConsumerCancelled, CopyNotAccepted, DeclarationRefused
 from consumers.record_channel import RecordChannel, ensure_behaviour_exchange
+from consumers.retries import next_home, retries_left
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.failover import NodeRotation
 
 log = logging.getLogger(__name__)
 
-_BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled)
+_BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled, CopyNotAccepted)
 """Failures that a new connection and the same declarations can cure."""
 
 _REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
@@ -73,7 +78,8 @@ _REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
 @dataclass(frozen=True)
 class ConsumerConfig:
     name: str
-    amqp_url: str
+    amqp_urls: tuple[str, ...]
+    """One per node of a cluster; pika tries them in turn (``slack_fanout.failover`` picks the first)."""
     prefetch: int
     concurrency: int = 1
     retry_delays_ms: tuple[int, ...] = topology.RETRY_DELAYS_MS
@@ -92,6 +98,8 @@ class Consumer:
         self._queue = topology.consumer_queue(config.name)
         self._stopping = False
         self._failures = 0
+        self._legacy_checked = False
+        self._nodes = NodeRotation(config.amqp_urls)
 
     def run(self) -> None:
         """Consume until SIGTERM or SIGINT; reconnect with backoff whenever the broker goes away.
@@ -105,8 +113,9 @@ class Consumer:
             try:
                 self._consume()
             except LOGIN_ERRORS as error:
-                raise login_refused(self._config.amqp_url, error) from None
+                raise login_refused(self._nodes.current(), error) from None
             except _BROKER_GONE as error:
+                self._nodes.move_on()  # the node that failed or went away is tried last next time
                 if not self._stopping:
                     self._back_off(error)
         log.info("stopped", extra={"consumer": self._config.name})
@@ -134,22 +143,24 @@ class Consumer:
     def _consume(self) -> None:
         """One connection's life: declare, consume until stopped or lost, then settle what is in hand.
 
-        Every (re)connect runs this same code, so nothing depends on pika restoring state.
+        Every (re)connect runs this same code, so nothing depends on pika restoring state. With
+        several nodes, pika's connection workflow tries each in turn until one accepts; the
+        unacknowledged messages of a lost connection are delivered again, on whichever node.
         """
-        parameters = pika.URLParameters(self._config.amqp_url)
-        parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
-        session = _Session(pika.BlockingConnection(parameters), self._dispatcher, self._config)
+        session = _Session(pika.BlockingConnection(self._parameters()), self._dispatcher, self._config)
         try:
             self._ensure_exchange(session.connection)
             if self._config.behaviour_records:
                 ensure_behaviour_exchange(session.connection)
             channel = session.connection.channel()
             self._declare(channel)
+            self._report_legacy_retry_queues(session.connection)
             session.open_publishing_channels()
             channel.basic_qos(prefetch_count=self._config.prefetch)
             channel.add_on_cancel_callback(_cancelled_by_broker)
             tag = channel.basic_consume(self._queue, session.on_message)
-            log.info("consuming", extra={"consumer": self._config.name, "queue": self._queue})
+            log.info("consuming", extra={"consumer": self._config.name, "queue": self._queue,
+                                         "node": _node_of(session.connection)})  # fmt: skip
             self._failures = 0
             while not self._stopping:
                 session.connection.process_data_events(time_limit=session.idle_time())
@@ -158,6 +169,14 @@ class Consumer:
             session.finish()
         finally:
             session.close()
+
+    def _parameters(self) -> list[pika.URLParameters]:
+        every = []
+        for url in self._nodes.order():
+            parameters = pika.URLParameters(url)
+            parameters.client_properties = {"connection_name": f"slack-fanout consumer {self._config.name}"}
+            every.append(parameters)
+        return every
 
     def _ensure_exchange(self, connection: pika.BlockingConnection) -> None:
         """Checked passively first: a least-privileged consumer user may bind from the exchange but not
@@ -175,8 +194,13 @@ class Consumer:
                 )
 
     def _declare(self, channel: BlockingChannel) -> None:
-        """The same declarations at every (re)connect: idempotent, and they match the definitions file."""
+        """The same declarations at every (re)connect: idempotent, and they match the definitions file.
+
+        Retry queues are declared for the configured schedule, whatever it is; each delay's
+        queue is bound to the retry exchange under its own name, and so is the dead-letter queue.
+        """
         name = self._config.name
+        delays = self._config.retry_delays_ms
         with _refusals_are_final():
             channel.queue_declare(
                 topology.dead_letter_queue(name),
@@ -187,12 +211,33 @@ class Consumer:
                 self._queue, durable=True, arguments=topology.consumer_queue_arguments(name)
             )
             channel.queue_bind(self._queue, topology.INBOUND_EXCHANGE)
-            for delay in self._config.retry_delays_ms:
+            channel.exchange_declare(topology.retry_exchange(name), exchange_type="direct", durable=True)
+            for delay in sorted(set(delays)):
                 channel.queue_declare(
                     topology.retry_queue(name, delay),
                     durable=True,
                     arguments=topology.retry_queue_arguments(name, delay),
                 )
+            for queue in topology.parking_queues(name, delays):
+                channel.queue_bind(queue, topology.retry_exchange(name), routing_key=queue)
+
+    def _report_legacy_retry_queues(self, connection: pika.BlockingConnection) -> None:
+        """Once per run: warn about classic retry queues an earlier version left (docs/operations.md)."""
+        if self._legacy_checked:
+            return
+        self._legacy_checked = True
+        for delay in sorted(set(self._config.retry_delays_ms) | set(topology.RETRY_DELAYS_MS)):
+            queue = topology.legacy_retry_queue(self._config.name, delay)
+            channel = connection.channel()
+            try:
+                count = channel.queue_declare(queue, passive=True).method.message_count
+            except ChannelClosedByBroker:
+                continue  # absent, as it should be (or not ours to see); the broker closed the channel
+            channel.close()
+            log.warning(
+                "legacy retry queue found: delete it once empty",
+                extra={"consumer": self._config.name, "queue": queue, "messages": count},
+            )
 
 
 class _Session:
@@ -239,9 +284,9 @@ class _Session:
     ) -> None:
         """On the connection's thread: queue the message for the worker (at most ``prefetch`` wait)."""
         retries = _retries(properties)
-        retries_left = max(len(self._config.retry_delays_ms) - retries, 0)
+        left = retries_left(retries, self._config.retry_delays_ms)
         may_repeat = method.redelivered or topology.REPLAYED_HEADER in (properties.headers or {})
-        delivery = Delivery(body, retries, retries_left, properties.reply_to, may_repeat)
+        delivery = Delivery(body, retries, left, properties.reply_to, may_repeat)
         message = _Message(channel, method.delivery_tag, properties, body)
         self._consuming_channel = channel
         self._unacked.append(method.delivery_tag)
@@ -385,17 +430,13 @@ class _Session:
         self._reply_channel.basic_publish("", reply_to, result.reply.body, reply)
 
     def _park(self, message: _Message, result: Result) -> None:
-        """Publish a copy, confirmed, to the next retry queue, or to the dead-letter queue after the
-        last retry or for a message that can never be handled."""
+        """Publish a copy, confirmed, to its next home: a retry queue, or the dead-letter queue.
+
+        Raises ``CopyNotAccepted`` when the broker refuses it, before the original is acknowledged.
+        """
         assert self._retry_channel is not None
         retries = _retries(message.properties)
-        delays = self._config.retry_delays_ms
-        retry = result.outcome is Outcome.RETRY and retries < len(delays)
-        target = (
-            topology.retry_queue(self._name, delays[retries])
-            if retry
-            else topology.dead_letter_queue(self._name)
-        )
+        home = next_home(self._name, result.outcome, retries, self._config.retry_delays_ms)
         headers = {
             **(message.properties.headers or {}),
             RETRIES_HEADER: retries + 1,
@@ -411,8 +452,12 @@ class _Session:
             app_id=message.properties.app_id,
             headers=headers,
         )
-        self._retry_channel.basic_publish("", target, message.body, properties, mandatory=True)
-        metrics.MESSAGES.labels(self._name, "retried" if retry else "dead_lettered").inc()
+        exchange = topology.retry_exchange(self._name)
+        try:
+            self._retry_channel.basic_publish(exchange, home.queue, message.body, properties, mandatory=True)
+        except (NackError, UnroutableError) as error:
+            raise CopyNotAccepted(f"the broker did not take the copy for {home.queue}: {error}") from None
+        metrics.MESSAGES.labels(self._name, "retried" if home.is_retry else "dead_lettered").inc()
 
 
 @dataclass(frozen=True)
@@ -445,6 +490,12 @@ def _refusals_are_final() -> Iterator[None]:
 
 ACK_DELAY = 0.005
 """Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
+
+
+def _node_of(connection: pika.BlockingConnection) -> str:
+    """``host:port`` of the node the connection reached (of several, the first that accepted)."""
+    parameters = connection._impl.params  # pika keeps the winning endpoint's parameters there
+    return f"{parameters.host}:{parameters.port}"
 
 
 def _cancelled_by_broker(_frame: object) -> None:

@@ -26,6 +26,7 @@ from slack_fanout.exit_codes import ExitCode as _ExitCode  # noqa: E402
 from slack_fanout.logs import configure_logging as _configure_logging  # noqa: E402
 from slack_fanout.settings import ConfigError as _ConfigError  # noqa: E402
 from slack_fanout.settings import load_settings as _load_settings  # noqa: E402
+from slack_fanout.settings import secret_values as _secret_values  # noqa: E402
 
 
 def _settings_or_exit() -> _GatewaySettings:
@@ -41,7 +42,9 @@ def _login_or_exit(settings: _GatewaySettings) -> None:
     """Stop at once, with one line and exit code 5, when the broker refuses the login: no worker could
     ever publish. An unreachable broker is no reason to stop: the workers keep trying (503 meanwhile)."""
     try:
-        _check_login(settings.amqp_url.get_secret_value(), "slack-fanout gateway login check")
+        for url in _secret_values(settings.amqp_url):  # the first node that answers says
+            if _check_login(url, "slack-fanout gateway login check"):
+                break
     except _LoginRefused as error:
         print(f"slack-fanout gateway: {error}", file=_sys.stderr)
         _sys.exit(_ExitCode.LOGIN_REFUSED)

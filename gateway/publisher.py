@@ -9,6 +9,12 @@ connection (made after the fork, since a connection does not survive one), servi
 heartbeats and pipelines the publishes of all the worker's request threads, each of which
 waits only for its own confirm. Confirms for many messages in flight are what let the
 broker batch its disk writes; one blocking publish at a time cannot.
+
+Given several nodes (a cluster), the publisher connects to one at a time and, when that
+fails or the connection is lost, goes straight on to the next (``slack_fanout.failover``);
+it backs off only once every node has failed in a row. (pika's own multi-endpoint connection
+workflow would not keep the batching connection's callbacks as they are, and tries its list
+from the top every time.) While no node accepts, requests get an immediate 503.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from gateway.confirms import ConfirmTracker, PendingConfirm
 from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, ShuttingDown
 from gateway.replies import ReplyRegistry
 from slack_fanout.envelope import CONTENT_TYPE, Envelope, Reply
+from slack_fanout.failover import NodeRotation, node_address
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
@@ -59,7 +66,8 @@ class LinkState(Enum):
 
 @dataclass(frozen=True)
 class PublisherConfig:
-    amqp_url: str
+    amqp_urls: tuple[str, ...]
+    """One per node: tried in turn (``slack_fanout.failover``)."""
     confirm_timeout: float = 2.0
     max_in_flight: int = 1000
     reconnect_delay_min: float = 0.1
@@ -116,6 +124,7 @@ class Publisher:
         self._connection: BatchingConnection | None = None
         self._channel: Channel | None = None
         self._tracker = ConfirmTracker()
+        self._nodes = NodeRotation(config.amqp_urls)
         self._reached_ready = False
         self._checking_exchange = False
         self._replies = ReplyRegistry()
@@ -226,14 +235,20 @@ class Publisher:
             if self._closing.is_set():
                 break
             if self._reached_ready:
+                self._nodes.connected()
                 delay = self._config.reconnect_delay_min
+            failed = node_address(self._nodes.current())
+            if not self._nodes.move_on():
+                upcoming = node_address(self._nodes.current())
+                log.warning("trying the next broker node", extra={"failed": failed, "next": upcoming})
+                continue
             log.warning("reconnecting to broker", extra={"retry_in_s": round(delay, 2)})
             self._closing.wait(delay)
             delay = min(delay * 2, self._config.reconnect_delay_max)
         log.info("publisher stopped")
 
     def _connect(self) -> pika.SelectConnection:
-        parameters = pika.URLParameters(self._config.amqp_url)
+        parameters = pika.URLParameters(self._nodes.current())
         parameters.connection_attempts = 1
         parameters.socket_timeout = parameters.stack_timeout = self._config.confirm_timeout
         # An alarm blocks publishers indefinitely; past this, drop the connection and start over.
@@ -292,7 +307,8 @@ class Publisher:
         with self._lock:
             if self._state is not LinkState.CLOSED:
                 self._set_state(LinkState.READY)
-        log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE})
+        node = node_address(self._nodes.current())
+        log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE, "node": node})
 
     def _drain_outbox(self) -> None:
         with self._lock:

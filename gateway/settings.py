@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from gateway.publisher import PublisherConfig
 from gateway.replies import DEFAULT_REPLY_KINDS
-from slack_fanout.settings import AppSettings
+from slack_fanout.settings import AppSettings, secret_values
 
 ONE_MIB = 1024 * 1024
 
@@ -38,7 +38,7 @@ class IngressSettings(AppSettings):
 
     def publisher_config(self) -> PublisherConfig:
         return PublisherConfig(
-            amqp_url=self.amqp_url.get_secret_value(),
+            amqp_urls=secret_values(self.amqp_url),
             confirm_timeout=self.publish_timeout_seconds,
             max_in_flight=self.max_in_flight,
         )

@@ -25,7 +25,7 @@ from slack_fanout.exit_codes import ExitCode
 from slack_fanout.logs import configure_logging
 from slack_fanout.progress import Progress
 from slack_fanout.replay_window import InvalidWindow, Selection, Tally, Window
-from slack_fanout.settings import AppSettings, ConfigError, load_settings
+from slack_fanout.settings import AppSettings, ConfigError, load_settings, secret_values
 from slack_fanout.topology import REPLYING_CONSUMERS, InvalidConsumerName, consumer_queue
 
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return _refused(error, ExitCode.CONFIG)
     configure_logging(settings.log_level)  # pika's own lines only at DEBUG
     try:
-        tally = replay(settings.amqp_url.get_secret_value(), queue, selection, Progress(sys.stderr, window))
+        tally = replay(secret_values(settings.amqp_url)[0], queue, selection, Progress(sys.stderr, window))
     except LoginRefused as error:
         return _refused(error, ExitCode.LOGIN_REFUSED)
     except ReplayRefused as error:

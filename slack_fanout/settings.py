@@ -7,18 +7,53 @@ or Kubernetes secret), so secrets need never sit in the environment or in compos
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 S = TypeVar("S", bound=BaseSettings)
 
 
 class ConfigError(Exception):
     """The configuration is unusable; the message says what to set."""
+
+
+def _split_urls(value: Any) -> Any:
+    """``AMQP_URL`` as given: one URL, or several separated by commas (one per node of a cluster)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _check_urls(urls: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+    """Each one an AMQP URL with a host; the message never repeats a URL, which may hold a password."""
+    if not urls:
+        raise ValueError("give at least one broker URL (amqp://user:password@host:5672/vhost)")
+    for number, url in enumerate(urls, start=1):
+        parts = urllib.parse.urlsplit(url.get_secret_value())
+        if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+            raise ValueError(f"URL number {number} is not amqp://user:password@host:port/vhost or amqps://…")
+    return urls
+
+
+AmqpUrls = Annotated[
+    tuple[SecretStr, ...], NoDecode, BeforeValidator(_split_urls), AfterValidator(_check_urls)
+]
+"""The broker's nodes: one URL, or a comma-separated list of them (a comma inside a password is
+written ``%2C``). Clients connect to the first that accepts and fail over to the next; each URL
+holds a password, so the list is never logged."""
+
+AMQP_URL_DEFAULT = (SecretStr("amqp://guest:guest@localhost:5672/%2F"),)
+
+
+def secret_values(urls: tuple[SecretStr, ...]) -> tuple[str, ...]:
+    return tuple(url.get_secret_value() for url in urls)
 
 
 class _FileVariantSource(PydanticBaseSettingsSource):
@@ -68,9 +103,10 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 class AppSettings(EnvSettings):
     """What the gateway and every consumer read alike: the broker, and how much to log."""
 
-    amqp_url: SecretStr = Field(
-        SecretStr("amqp://guest:guest@localhost:5672/%2F"),
-        description="The broker; holds a password, so it is never logged.",
+    amqp_url: AmqpUrls = Field(
+        AMQP_URL_DEFAULT,
+        description="The broker: one URL, or one per node of a cluster, comma-separated (failover in "
+        "order); holds passwords, so it is never logged.",
     )
     log_level: LogLevel = Field(
         "INFO",

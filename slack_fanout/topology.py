@@ -116,18 +116,52 @@ def dead_letter_queue_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
 
 
+def retry_exchange(name: str) -> str:
+    """Direct exchange through which consumer ``name`` parks its copies: retry queues and dead letters.
+
+    Routing key: the destination queue's name. The consumer writes only to names of its own,
+    never to the default exchange, and an unbound key is returned, never silently dropped."""
+    return f"{consumer_queue(name)}.retry"
+
+
 def retry_queue(name: str, delay_ms: int) -> str:
-    """Where a failed message of consumer ``name`` waits ``delay_ms`` before its retry."""
+    """Where a failed message of consumer ``name`` waits ``delay_ms`` before its retry.
+
+    Not ``slack.<name>.retry.<delay>ms``: those were the classic queues of earlier versions
+    (``legacy_retry_queue``), and a queue's type cannot change under its name."""
+    return f"{consumer_queue(name)}.wait.{delay_ms}ms"
+
+
+def legacy_retry_queue(name: str, delay_ms: int) -> str:
+    """A classic retry queue of earlier versions, which could lose its messages in a restart.
+
+    Nothing publishes to it any more; what it still holds goes back to the consumer's queue at
+    its TTL, after which an operator deletes it (docs/operations.md, "Upgrading")."""
     return f"{consumer_queue(name)}.retry.{delay_ms}ms"
 
 
+def retry_queues(name: str, delays_ms: tuple[int, ...]) -> list[str]:
+    """One queue per distinct delay of a schedule, in order of delay."""
+    return [retry_queue(name, delay) for delay in sorted(set(delays_ms))]
+
+
 def retry_queue_arguments(name: str, delay_ms: int) -> dict[str, Any]:
-    """Nobody consumes it: at the TTL the broker dead-letters the message back to the consumer's queue."""
+    """Nobody consumes it: at the TTL the broker dead-letters the message back to the consumer's queue.
+
+    A quorum queue, so that it is replicated like the consumer's queue, and so that the move back
+    is at least once: the broker keeps the message until the consumer's queue has confirmed it,
+    also across a restart or while that queue has no leader. (A classic queue dead-letters at
+    most once: a message whose TTL runs out while the target is not available is dropped.)
+    At-least-once dead-lettering requires ``reject-publish`` overflow; no length limit applies,
+    so nothing is ever rejected for it. Duplicates it may make are skipped by the consumer's ledger.
+    """
     return {
-        "x-queue-type": "classic",
+        "x-queue-type": "quorum",
         "x-message-ttl": delay_ms,
         "x-dead-letter-exchange": "",
         "x-dead-letter-routing-key": consumer_queue(name),
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
     }
 
 
@@ -151,26 +185,39 @@ def behaviour_stream_arguments() -> dict[str, Any]:
     }
 
 
+PLACEMENT = {"queue-leader-locator": "balanced"}
+"""In a cluster, each new queue's leader goes to the node leading the fewest (RabbitMQ 3.10 and later;
+the default before 4.0 is the declaring client's node, which puts every leader that one importer of
+the definitions declares on one node). Replicas need nothing: a quorum queue gets three by default
+(``quorum_cluster_size``), a stream one per node. Part of every policy, since only one applies to a queue."""
+
+
 def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENGTH) -> list[dict[str, Any]]:
-    """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues.
+    """Caps on every consumer queue but the unbounded ones', and on their dead-letter queues;
+    below them, the leader placement for every other queue of ours.
 
     Overflow drops the oldest message (``drop-head``): ``reject-publish`` would nack the
-    gateway and turn a full shadow queue into 503s for Slack. Dropped messages are
-    dead-lettered, so the dead-letter queues are capped too. The archive has its own retention.
+    gateway and turn a full shadow queue into 503s for Slack, and ``reject-publish-dlx`` is not
+    supported by quorum queues (3.10 takes it as ``drop-head`` without a word). Dropped messages
+    are dead-lettered, so the dead-letter queues are capped too. The archive has its own
+    retention. No policy sets an overflow for the retry queues: their at-least-once
+    dead-lettering needs their own ``reject-publish``.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
     uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE, BEHAVIOUR}))
+    bounded_dead = rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$"
     return [
-        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$",
+        _policy(vhost, "slack-bounded-consumers", rf"^slack\.(?!({uncapped})$)[a-z0-9_-]+$", 1,
                 {"max-length": max_length, "overflow": "drop-head",
-                 "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS}),
-        _policy(vhost, "slack-bounded-dead-letters", rf"^slack\.(?!({unbounded})\.dead$)[a-z0-9_-]+\.dead$",
-                {"max-length": BOUNDED_DEAD_LETTER_MAX_LENGTH, "overflow": "drop-head"}),
+                 "message-ttl": BOUNDED_QUEUE_MESSAGE_TTL_MS, **PLACEMENT}),
+        _policy(vhost, "slack-bounded-dead-letters", bounded_dead, 1,
+                {"max-length": BOUNDED_DEAD_LETTER_MAX_LENGTH, "overflow": "drop-head", **PLACEMENT}),
+        _policy(vhost, "slack-placement", r"^slack\.", 0, dict(PLACEMENT)),
     ]  # fmt: skip
 
 
-def _policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) -> dict[str, Any]:
-    return {"vhost": vhost, "name": name, "pattern": pattern, "apply-to": "queues", "priority": 0,
+def _policy(vhost: str, name: str, pattern: str, priority: int, definition: dict[str, Any]) -> dict[str, Any]:
+    return {"vhost": vhost, "name": name, "pattern": pattern, "apply-to": "queues", "priority": priority,
             "definition": definition}  # fmt: skip
 
 
@@ -188,33 +235,41 @@ def definitions(
         if archive else []
     )  # fmt: skip
     destinations = [*(consumer_queue(name) for name in consumers), *([ARCHIVE_QUEUE] if archive else [])]
+    exchanges = [_exchange(INBOUND_EXCHANGE, vhost, "fanout"), _exchange(BEHAVIOUR_EXCHANGE, vhost, "fanout")]
+    bindings = [_binding(INBOUND_EXCHANGE, vhost, destination, "") for destination in destinations]
+    if archive:
+        bindings.append(_binding(BEHAVIOUR_EXCHANGE, vhost, BEHAVIOUR_STREAM, ""))
     for name in consumers:
         queues.append(_queue(dead_letter_queue(name), vhost, dead_letter_queue_arguments()))
         queues.append(_queue(consumer_queue(name), vhost, consumer_queue_arguments(name)))
         queues.extend(
             _queue(retry_queue(name, delay), vhost, retry_queue_arguments(name, delay))
-            for delay in RETRY_DELAYS_MS
+            for delay in sorted(set(RETRY_DELAYS_MS))
         )
-    return {
-        "vhosts": [{"name": vhost}],
-        "exchanges": [
-            {"name": exchange, "vhost": vhost, "type": "fanout", "durable": True,
-             "auto_delete": False, "internal": False, "arguments": {}}
-            for exchange in (INBOUND_EXCHANGE, BEHAVIOUR_EXCHANGE)
-        ],
-        "queues": queues,
-        "bindings": [
-            {"source": INBOUND_EXCHANGE, "vhost": vhost, "destination": destination,
-             "destination_type": "queue", "routing_key": "", "arguments": {}}
-            for destination in destinations
-        ] + ([{"source": BEHAVIOUR_EXCHANGE, "vhost": vhost, "destination": BEHAVIOUR_STREAM,
-               "destination_type": "queue", "routing_key": "", "arguments": {}}] if archive else []),
-        "policies": bounding_policies(vhost),
-    }  # fmt: skip
+        exchanges.append(_exchange(retry_exchange(name), vhost, "direct"))
+        parked = parking_queues(name, RETRY_DELAYS_MS)
+        bindings.extend(_binding(retry_exchange(name), vhost, queue, queue) for queue in parked)
+    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings,
+            "policies": bounding_policies(vhost)}  # fmt: skip
+
+
+def parking_queues(name: str, delays_ms: tuple[int, ...]) -> list[str]:
+    """The queues bound to ``retry_exchange(name)``, each under its own name: retry queues, dead letters."""
+    return [*retry_queues(name, delays_ms), dead_letter_queue(name)]
 
 
 def _queue(name: str, vhost: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+
+
+def _exchange(name: str, vhost: str, exchange_type: str) -> dict[str, Any]:
+    return {"name": name, "vhost": vhost, "type": exchange_type, "durable": True, "auto_delete": False,
+            "internal": False, "arguments": {}}  # fmt: skip
+
+
+def _binding(source: str, vhost: str, queue: str, routing_key: str) -> dict[str, Any]:
+    return {"source": source, "vhost": vhost, "destination": queue, "destination_type": "queue",
+            "routing_key": routing_key, "arguments": {}}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:
     for name, account in accounts.items():
         assert account.lost == [], f"{name} lost {len(account.lost)} requests answered 200"
         assert account.dead_letters == 0, name
+        assert account.duplicates == 0, f"{name} handled {account.duplicates} requests twice"
 
 
 def test_a_bounded_shadow_that_overflows_loses_only_what_its_bound_dropped() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from consumers.settings import ConsumerSettings
-from slack_fanout.settings import ConfigError, load_settings
+from slack_fanout.settings import ConfigError, load_settings, secret_values
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +19,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_defaults_suit_a_local_broker_and_the_real_slack() -> None:
     settings = load_settings(ConsumerSettings)
-    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@localhost:5672/%2F"
+    assert secret_values(settings.amqp_url) == ("amqp://guest:guest@localhost:5672/%2F",)
     assert settings.slack_bot_token is None
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.consumer_prefetch, settings.consumer_shadow, settings.log_level) == (10, False, "INFO")

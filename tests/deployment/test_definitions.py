@@ -46,6 +46,13 @@ def test_loaded_into_a_broker_it_declares_exactly_the_exchange_queues_and_bindin
     assert sorted(b["destination"] for b in bindings) == ["slack.archive", "slack.primary", "slack.shadow"]
     records = api.get(f"exchanges/{quote(vhost.name)}/{topology.BEHAVIOUR_EXCHANGE}/bindings/source")
     assert [b["destination"] for b in records] == [topology.BEHAVIOUR_STREAM]
+    for name in ("primary", "shadow"):
+        retry_exchange = api.get(f"exchanges/{quote(vhost.name)}/{topology.retry_exchange(name)}")
+        assert (retry_exchange["type"], retry_exchange["durable"]) == ("direct", True)
+        parked = api.get(f"exchanges/{quote(vhost.name)}/{topology.retry_exchange(name)}/bindings/source")
+        assert {(b["routing_key"], b["destination"]) for b in parked} == {
+            (queue, queue) for queue in topology.parking_queues(name, topology.RETRY_DELAYS_MS)
+        }
 
 
 def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -> None:
@@ -55,14 +62,16 @@ def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -
             channel.queue_declare(topology.consumer_queue(extra), durable=True,
                                   arguments=topology.consumer_queue_arguments(extra))  # fmt: skip
     expected = {
-        "slack.primary": None,
-        "slack.primary.dead": None,
+        "slack.primary": "slack-placement",  # where its leader goes in a cluster; no bound
+        "slack.primary.dead": "slack-placement",
+        "slack.primary.wait.1000ms": "slack-placement",
         "slack.shadow": "slack-bounded-consumers",
         "slack.audit": "slack-bounded-consumers",
         "slack.primary-candidate": "slack-bounded-consumers",
         "slack.shadow.dead": "slack-bounded-dead-letters",
-        "slack.archive": None,  # it has its own retention
-        "slack.behaviour": None,  # so has the stream of behaviour records
+        "slack.shadow.wait.1000ms": "slack-placement",  # no overflow policy: at-least-once needs its own
+        "slack.archive": "slack-placement",  # it has its own retention
+        "slack.behaviour": "slack-placement",  # so has the stream of behaviour records
     }
     for queue, policy in expected.items():
         vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
@@ -82,6 +91,14 @@ def test_the_consumers_declarations_agree_with_the_loaded_definitions(
         publish(vhost, an_envelope().encode())
         primary.wait_for(lambda: vhost.queue_depth("slack.shadow") == 1, "the copy for the shadow")
         primary.wait_for_log("handled")
+
+
+def test_every_policy_places_leaders_and_none_relies_on_reject_publish_dlx() -> None:
+    """Only one policy applies to a queue, so each carries the placement; quorum queues do not support
+    ``reject-publish-dlx`` (3.10 silently drops the oldest instead)."""
+    for policy in topology.bounding_policies():
+        assert policy["definition"]["queue-leader-locator"] == "balanced", policy["name"]
+        assert policy["definition"].get("overflow") in (None, "drop-head"), policy["name"]
 
 
 @pytest.mark.parametrize("name", ["archive", "behaviour", "admin", "gateway"])

@@ -104,7 +104,10 @@ def test_a_consumer_declares_binds_and_consumes_its_own_queues_and_publishes_ret
         )
         channel.queue_bind("slack.primary", topology.INBOUND_EXCHANGE)
         channel.basic_consume("slack.primary", lambda *_: None)
-        channel.basic_publish("", topology.retry_queue("primary", topology.RETRY_DELAYS_MS[0]), b"{}")
+        retry_queue = topology.retry_queue("primary", topology.RETRY_DELAYS_MS[0])
+        channel.exchange_declare(topology.retry_exchange("primary"), exchange_type="direct", durable=True)
+        channel.queue_bind(retry_queue, topology.retry_exchange("primary"), routing_key=retry_queue)
+        channel.basic_publish(topology.retry_exchange("primary"), retry_queue, b"{}")
 
     assert outcome(users["primary"], run_as_the_consumer_runtime_does) == ALLOWED
     assert vhost.queue_depth(topology.retry_queue("primary", topology.RETRY_DELAYS_MS[0])) == 1

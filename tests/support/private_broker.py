@@ -91,6 +91,16 @@ _AWAIT_ALARM = (
 )
 
 
+# Evaluated on the node: [{Name, Messages}] for every queue of VHOST, with quorum queues'
+# messages in at-least-once dead-lettering (messages_dlx, an info item list_queues does not offer).
+_QUEUE_MESSAGES = (
+    "[begin Info = rabbit_amqqueue:info(Q),"
+    " {element(4, amqqueue:get_name(Q)),"
+    " proplists:get_value(messages, Info, 0) + proplists:get_value(messages_dlx, Info, 0)} end"
+    ' || Q <- rabbit_amqqueue:list(<<"VHOST">>)].'
+)
+
+
 class PrivateBrokerError(RuntimeError):
     """The node did not do what was asked in time; the message ends with its log's tail."""
 
@@ -109,10 +119,12 @@ class PrivateBroker:
         username: str = "guest",
         password: str = "guest",
         config: str = "",
+        cookie: str | None = None,
     ) -> None:
         """``management`` enables the management plugin on :attr:`management_port`;
         ``username``/``password`` are the default user's (guest/guest works from 127.0.0.1);
-        ``config`` is appended to the node's ``rabbitmq.conf`` (new-style ``key = value`` lines).
+        ``config`` is appended to the node's ``rabbitmq.conf`` (new-style ``key = value`` lines);
+        ``cookie`` is the Erlang cookie, the same for every node of a cluster (default: a random one).
         """
         if not SERVER.exists() or not CTL.exists():
             raise PrivateBrokerError(f"no RabbitMQ installation at {BIN} to start a private node from")
@@ -130,7 +142,7 @@ class PrivateBroker:
         self.console_file = self.home / "console.log"  # the server's own stdout and stderr
         self._process: subprocess.Popen[bytes] | None = None
         self._sessions: list[int] = []  # one per start(): every process the node ever had
-        self._write_files(config)
+        self._write_files(config, cookie or uuid.uuid4().hex.upper())
         self._env = self._environment()
         _open_brokers.add(self)
 
@@ -150,10 +162,11 @@ class PrivateBroker:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, wait: bool = True) -> None:
         """Boot the node (again, after :meth:`stop` or :meth:`kill`, with its data) and return
         once it answers AMQP (and HTTP, with management). On failure the node is killed and
-        :class:`PrivateBrokerError` carries its log's tail."""
+        :class:`PrivateBrokerError` carries its log's tail. With ``wait=False`` it returns at
+        once, and :meth:`wait_until_serving` waits (so that several nodes boot side by side)."""
         if self.is_running():
             raise PrivateBrokerError(f"{self.node} is already running (start_app() restarts the app)")
         self._wait_until_unregistered(timeout=10)
@@ -171,6 +184,11 @@ class PrivateBroker:
                 start_new_session=True,
             )
         self._sessions.append(self._process.pid)
+        if wait:
+            self.wait_until_serving(timeout)
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        """After ``start(wait=False)``: return once the node serves; kill it if it does not."""
         try:
             self._wait_until_serving(timeout)
         except BaseException:
@@ -204,6 +222,21 @@ class PrivateBroker:
         self._wait_for(lambda: not self._members(), "its processes to exit after SIGKILL", timeout=10)
         self._reap()
         self._wait_until_unregistered(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP the node's VM: it holds its connections and answers nothing, as a hung host would."""
+        self._signal_vm(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        self._signal_vm(signal.SIGCONT)
+
+    def _signal_vm(self, signum: int) -> None:
+        beams = [pid for pid in self._members() if _comm(pid) == "beam.smp"]
+        if not beams:
+            raise PrivateBrokerError(f"{self.node} has no running VM")
+        for pid in beams:
+            _signal(pid, signum)
 
     def stop_app(self, timeout: float = 60) -> None:
         """Stop the RabbitMQ application, leaving the Erlang VM up; clients are disconnected."""
@@ -286,6 +319,13 @@ class PrivateBroker:
             )
         return result.stdout
 
+    def messages(self, vhost: str = "/") -> dict[str, int]:
+        """Every queue's messages in ``vhost`` that are still on their way: ready, delivered but not
+        acknowledged, and, for a quorum queue, being dead-lettered at least once (expired, say, and
+        not yet confirmed by the target queue), which ``queue.declare`` and ``list_queues`` leave out."""
+        output = self.ctl("eval", _QUEUE_MESSAGES.replace("VHOST", vhost.replace('"', "")))
+        return {name: int(count) for name, count in re.findall(r'\{<<"([^"]*)">>,(\d+)\}', output)}
+
     def is_running(self) -> bool:
         """Whether any of the node's processes is alive (the VM, even with its app stopped)."""
         return bool(self._members())
@@ -310,9 +350,9 @@ class PrivateBroker:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _write_files(self, extra_config: str) -> None:
+    def _write_files(self, extra_config: str, cookie_value: str) -> None:
         cookie = self.home / ".erlang.cookie"
-        cookie.write_text(uuid.uuid4().hex.upper())
+        cookie.write_text(cookie_value)
         cookie.chmod(0o400)  # Erlang refuses a cookie that others can read
         plugins = "[rabbitmq_management]" if self.management else "[]"
         (self.home / "enabled_plugins").write_text(f"{plugins}.\n")

@@ -1,0 +1,45 @@
+"""With several broker nodes in AMQP_URL, a consumer resumes on the next node when its node dies,
+and the message it had in hand is delivered again there, not lost (nor handled twice).
+
+Each "node" is a TCP proxy to the test broker, so a node can die while the broker runs on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.consumers.test_runtime import NAME, consumer, envelope, handled, logged
+from tests.support.broker import Broker, VirtualHost, publish
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
+    proxies = [TcpProxy(broker.host, broker.port) for _ in range(2)]
+    yield proxies
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_a_consumer_whose_node_dies_resumes_on_the_next_and_gets_its_message_again(
+    broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy], tmp_path: Path
+) -> None:
+    urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
+    with consumer(urls, tmp_path, TEST_SLEEP_SECONDS="1") as process:
+        first = process.wait_for_log("consuming", consumer=NAME)
+        assert first["node"] == f"{broker.host}:{nodes[0].port}"
+        publish(vhost, envelope("in hand"))
+        process.wait_for_log("handler started", text="in hand")
+        nodes[0].close()
+        process.wait_for(lambda: len(logged(process, "consuming")) == 2, "consuming on the next node", 30)
+        assert logged(process, "consuming")[1]["node"] == f"{broker.host}:{nodes[1].port}"
+        process.wait_for(lambda: handled(tmp_path) == ["in hand"], "the message handled")
+        process.wait_for(lambda: vhost.queue_depth("slack.audit") == 0, "nothing left in the queue")
+        publish(vhost, envelope("after"))
+        process.wait_for(lambda: handled(tmp_path) == ["in hand", "after"], "the next message handled")
+    # Its acknowledgement died with the node: the broker delivered it again, and the ledger knew it.
+    assert len(logged(process, "duplicate skipped: already handled")) == 1

@@ -1,0 +1,101 @@
+"""With several broker nodes in AMQP_URL, the gateway fails over to the next, and a request never
+waits past the confirm timeout: while no node accepts, Slack gets a prompt 503 with Retry-After.
+
+Each "node" is a TCP proxy to the test broker, so a node can die (its port closes), hang
+(accept connections but carry no bytes) or come back without touching the broker itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT, bind, publisher_of
+from tests.support import slack
+from tests.support.broker import Broker, VirtualHost
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
+    proxies = [TcpProxy(broker.host, broker.port) for _ in range(2)]
+    yield proxies
+    for proxy in proxies:
+        proxy.close()
+
+
+@pytest.fixture
+def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[Flask]:
+    urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
+    app = create_app(GatewaySettings(amqp_url=urls, slack_signing_secret=slack.SIGNING_SECRET,
+                                     publish_timeout_seconds=CONFIRM_TIMEOUT))  # fmt: skip
+    bind(vhost, "test.q")
+    yield app
+    publisher_of(app).close(timeout=1)
+
+
+def post(client: FlaskClient) -> tuple[int, str | None, float]:
+    request = slack.signed(slack.slash_command(), slack.FORM)
+    started = time.monotonic()
+    response = client.post("/slack/events", data=request.body, headers=request.headers)
+    return response.status_code, response.headers.get("Retry-After"), time.monotonic() - started
+
+
+def until_200(client: FlaskClient, timeout: float = 15) -> list[tuple[int, str | None, float]]:
+    """Requests, one after another, until one is answered 200 (or ``timeout``)."""
+    outcomes = [post(client)]
+    give_up = time.monotonic() + timeout
+    while outcomes[-1][0] != 200 and time.monotonic() < give_up:
+        outcomes.append(post(client))
+    return outcomes
+
+
+def assert_prompt_503s(outcomes: list[tuple[int, str | None, float]]) -> None:
+    for status, retry_after, took in outcomes:
+        assert (status, retry_after) == (503, "1"), outcomes
+        assert took < CONFIRM_TIMEOUT + 0.5, outcomes
+
+
+def test_when_its_node_dies_the_gateway_publishes_through_the_next(
+    app: Flask, vhost: VirtualHost, nodes: list[TcpProxy]
+) -> None:
+    client = app.test_client()
+    assert post(client)[0] == 200
+    nodes[0].close()
+    outcomes = until_200(client)
+    assert outcomes[-1][0] == 200, outcomes
+    assert_prompt_503s(outcomes[:-1])
+    assert vhost.queue_depth("test.q") == 2
+
+
+def test_a_first_node_that_accepts_but_never_answers_is_passed_over(
+    app: Flask, vhost: VirtualHost, nodes: list[TcpProxy]
+) -> None:
+    nodes[0].freeze()  # before the gateway's first connection
+    outcomes = until_200(app.test_client())
+    assert outcomes[-1][0] == 200, outcomes
+    assert_prompt_503s(outcomes[:-1])
+
+
+def test_while_no_node_accepts_every_request_gets_a_prompt_503_until_one_is_back(
+    app: Flask, nodes: list[TcpProxy]
+) -> None:
+    client = app.test_client()
+    assert post(client)[0] == 200
+    for node in nodes:
+        node.freeze()
+        node.cut()
+    give_up = time.monotonic() + 3 * CONFIRM_TIMEOUT
+    outcomes = []
+    while time.monotonic() < give_up:
+        outcomes.append(post(client))
+    assert_prompt_503s(outcomes)
+    nodes[1].thaw()
+    assert until_200(client)[-1][0] == 200
