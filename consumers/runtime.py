@@ -197,7 +197,8 @@ class Consumer:
         """The same declarations at every (re)connect: idempotent, and they match the definitions file.
 
         Retry queues are declared for the configured schedule, whatever it is; each delay's
-        queue is bound to the retry exchange under its own name, and so is the dead-letter queue.
+        queue is bound to the retry exchange under its own name, and so are the dead-letter queue and
+        the consumer's queue (where the retry queues send a copy back).
         """
         name = self._config.name
         delays = self._config.retry_delays_ms

@@ -117,10 +117,13 @@ def dead_letter_queue_arguments() -> dict[str, Any]:
 
 
 def retry_exchange(name: str) -> str:
-    """Direct exchange through which consumer ``name`` parks its copies: retry queues and dead letters.
+    """Direct exchange through which consumer ``name`` parks its copies (retry queues, dead letters)
+    and through which the retry queues send them back to its queue.
 
     Routing key: the destination queue's name. The consumer writes only to names of its own,
-    never to the default exchange, and an unbound key is returned, never silently dropped."""
+    never to the default exchange, and an unbound key is returned, never silently dropped. So a
+    consumer user without the default exchange may declare its retry queues for any schedule:
+    declaring a queue needs write permission on its dead-letter exchange."""
     return f"{consumer_queue(name)}.retry"
 
 
@@ -158,7 +161,7 @@ def retry_queue_arguments(name: str, delay_ms: int) -> dict[str, Any]:
     return {
         "x-queue-type": "quorum",
         "x-message-ttl": delay_ms,
-        "x-dead-letter-exchange": "",
+        "x-dead-letter-exchange": retry_exchange(name),
         "x-dead-letter-routing-key": consumer_queue(name),
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
@@ -254,8 +257,9 @@ def definitions(
 
 
 def parking_queues(name: str, delays_ms: tuple[int, ...]) -> list[str]:
-    """The queues bound to ``retry_exchange(name)``, each under its own name: retry queues, dead letters."""
-    return [*retry_queues(name, delays_ms), dead_letter_queue(name)]
+    """The queues bound to ``retry_exchange(name)``, each under its own name: retry queues, dead letters,
+    and the consumer's own queue, where a retry copy goes back when its wait is over."""
+    return [*retry_queues(name, delays_ms), dead_letter_queue(name), consumer_queue(name)]
 
 
 def _queue(name: str, vhost: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pika
 import pytest
@@ -12,7 +13,9 @@ from pika.exceptions import ChannelClosedByBroker
 from slack_fanout import apply, topology
 from slack_fanout.exit_codes import ExitCode
 from tests.deployment.conftest import amqp_url_as
-from tests.support.broker import VirtualHost
+from tests.support.broker import VirtualHost, publish
+from tests.support.envelopes import an_envelope
+from tests.support.processes import python_module, running
 
 ALLOWED, ACCESS_REFUSED = 200, 403
 
@@ -223,3 +226,24 @@ def test_a_consumer_publishes_its_behaviour_records_but_cannot_read_anyones(user
         shadow, lambda c: c.exchange_declare(topology.BEHAVIOUR_EXCHANGE, "fanout", durable=True)
     )
     assert declare == ACCESS_REFUSED
+
+
+def test_a_least_privileged_consumer_retries_on_a_schedule_of_its_own_and_its_copy_comes_back(
+    vhost: VirtualHost, users: dict[str, str], tmp_path: Path
+) -> None:
+    """Retry queues for a schedule the definitions do not hold are declared by the consumer itself,
+    as its own user, and the copy returns through its own exchange: no default exchange anywhere."""
+    outage = tmp_path / "downstream-down"
+    outage.touch()
+    argv = python_module("consumers", "run", ADDED, "--handler", "tests.consumers.handlers:record")
+    env = {"AMQP_URL": users[ADDED], "TEST_RECORD_FILE": str(tmp_path / "handled.txt"),
+           "TEST_FAIL_WHILE": str(outage), "CONSUMER_RETRY_DELAYS_MS": "[150, 250]"}  # fmt: skip
+    with running(argv, env, tmp_path / "consumer.log") as process:
+        process.wait_for_log("consuming", consumer=ADDED)
+        publish(vhost, an_envelope("retried").encode())
+        process.wait_for_log("handler failed")
+        outage.unlink()
+        process.wait_for_log("handled")
+    assert (tmp_path / "handled.txt").read_text().splitlines() == ["retried"]
+    assert vhost.queue_depth(topology.dead_letter_queue(ADDED)) == 0
+    assert vhost.queue_depth(topology.retry_queue(ADDED, 150)) == 0
