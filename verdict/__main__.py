@@ -1,0 +1,5 @@
+import sys
+
+from verdict.cli import main
+
+sys.exit(main())
