@@ -34,7 +34,7 @@ def short(value: Any, width: int = VALUE_WIDTH) -> str:
 def timing(value: Timing) -> str:
     if value.p50 is None or value.p99 is None:
         return "-"
-    return f"{value.p50:g}/{value.p99:g}"
+    return f"{value.p50:g} / {value.p99:g}"
 
 
 def _headline(verdict: Verdict) -> str:

@@ -1,0 +1,110 @@
+"""Reading the behaviour stream: the only module of the comparer that talks to the broker.
+
+Consumers publish their records to the fanout exchange ``slack.behaviour``; the stream
+``slack.behaviour`` behind it keeps them, so any number of comparers can read the same
+window, now or later, without taking anything away from each other. A stream is read
+with a prefetch (``basic.qos``, which the broker requires), from an ``x-stream-offset``
+(``first``, or a timestamp: the broker starts at the chunk holding it, so the session
+filters the few records before the window), acknowledging each delivery so the broker
+keeps sending. Yields each record's bytes, and ``None`` on every ``tick`` without one,
+so the caller can run the join's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pika
+import pika.exceptions
+
+log = logging.getLogger(__name__)
+
+BEHAVIOUR_EXCHANGE = "slack.behaviour"
+BEHAVIOUR_STREAM = "slack.behaviour"
+PREFETCH = 500
+RECONNECT_DELAY_S = 2.0
+
+
+class StreamUnavailable(Exception):
+    """The broker cannot be reached, or it has no behaviour stream (no consumer publishes records)."""
+
+
+def read_stream(
+    amqp_url: str,
+    *,
+    since: datetime | None,
+    follow: bool,
+    idle_s: float,
+    stop: threading.Event,
+    tick_s: float = 0.5,
+) -> Iterator[bytes | None]:
+    """Records from ``since`` (or the first one kept). Without ``follow`` it ends once the
+    stream has been quiet for ``idle_s``; with it, it runs until ``stop`` is set and
+    reconnects after a lost connection, resuming after the last record it yielded."""
+    offset: Any = since if since is not None else "first"
+    connected = threading.Event()
+    while not stop.is_set():
+        try:
+            for offset_seen, body in _consume(amqp_url, offset, follow, idle_s, stop, tick_s, connected):
+                if offset_seen is not None:
+                    offset = offset_seen + 1
+                yield body
+            return
+        except pika.exceptions.AMQPError as error:
+            if not (follow and connected.is_set()):
+                raise StreamUnavailable(f"cannot read from the broker: {type(error).__name__}") from None
+            log.warning("lost the broker; reconnecting", extra={"error": type(error).__name__})
+            stop.wait(RECONNECT_DELAY_S)
+
+
+def _consume(
+    amqp_url: str,
+    offset: Any,
+    follow: bool,
+    idle_s: float,
+    stop: threading.Event,
+    tick_s: float,
+    connected: threading.Event,
+) -> Iterator[tuple[int | None, bytes | None]]:
+    parameters = pika.URLParameters(amqp_url)
+    parameters.client_properties = {"connection_name": "slack-fanout verdict"}
+    connection = pika.BlockingConnection(parameters)
+    try:
+        channel = connection.channel()
+        try:
+            channel.queue_declare(BEHAVIOUR_STREAM, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            raise StreamUnavailable(
+                f"the broker has no stream {BEHAVIOUR_STREAM!r}: no consumer has published behaviour records yet"
+            ) from None
+        channel.basic_qos(prefetch_count=PREFETCH)
+        connected.set()
+        quiet_since = time.monotonic()
+        deliveries = channel.consume(
+            BEHAVIOUR_STREAM, arguments={"x-stream-offset": offset}, inactivity_timeout=tick_s
+        )
+        for method, properties, body in deliveries:
+            if stop.is_set():
+                return
+            if method is None:
+                if not follow and time.monotonic() - quiet_since >= idle_s:
+                    return
+                yield None, None
+                continue
+            quiet_since = time.monotonic()
+            yield _stream_offset(properties), body
+            channel.basic_ack(method.delivery_tag)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def _stream_offset(properties: pika.BasicProperties) -> int | None:
+    headers = properties.headers or {}
+    value = headers.get("x-stream-offset")
+    return value if isinstance(value, int) else None
