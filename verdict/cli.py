@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.serve is not None:
             from verdict.web import serve_page
 
-            url = resources.enter_context(serve_page(session, arguments.host, arguments.serve, arguments.follow))
+            url = resources.enter_context(
+                serve_page(session, arguments.host, arguments.serve, arguments.follow)
+            )
             print(f"verdict: the page is at {url}", file=sys.stderr)
         if arguments.metrics_port is not None:
             from verdict.metrics import serve_metrics
@@ -95,7 +97,9 @@ def parse_since(text: str, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--since {text!r}: give a duration (30m, 2h, 1d) or an ISO 8601 date-time") from None
+        raise ValueError(
+            f"--since {text!r}: give a duration (30m, 2h, 1d) or an ISO 8601 date-time"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -167,7 +171,9 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -187,23 +193,51 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_argument("--candidate", default="shadow", help="the consumer on trial (default: shadow)")
     roles.add_argument("--secondary", help="a shadow running the primary's code: its differences are noise")
     source = parser.add_argument_group("records")
-    source.add_argument("--file", action="append", metavar="PATH",
-                        help="read JSON lines from PATH (- for stdin) instead of the stream; repeatable")  # fmt: skip
-    source.add_argument("--since", metavar="WHEN", help="only requests received since WHEN: 30m, 2h, 1d, or ISO 8601")
+    source.add_argument(
+        "--file",
+        action="append",
+        metavar="PATH",
+        help="read JSON lines from PATH (- for stdin) instead of the stream; repeatable",
+    )
+    source.add_argument(
+        "--since", metavar="WHEN", help="only requests received since WHEN: 30m, 2h, 1d, or ISO 8601"
+    )
     source.add_argument("--follow", action="store_true", help="keep reading the stream until interrupted")
-    source.add_argument("--idle", type=float, default=2.0, metavar="SECONDS",
-                        help="without --follow: stop once the stream was quiet this long (default: 2)")  # fmt: skip
-    source.add_argument("--join-timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="judge a request this long after the gateway received it, records or not (default: 60)")  # fmt: skip
-    source.add_argument("--save", type=Path, metavar="PATH",
-                        help="append every record read to PATH as JSON lines, to judge again offline")  # fmt: skip
+    source.add_argument(
+        "--idle",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="without --follow: stop once the stream was quiet this long (default: 2)",
+    )
+    source.add_argument(
+        "--join-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="judge a request this long after the gateway received it, records or not (default: 60)",
+    )
+    source.add_argument(
+        "--save",
+        type=Path,
+        metavar="PATH",
+        help="append every record read to PATH as JSON lines, to judge again offline",
+    )
     judging = parser.add_argument_group("judging")
-    judging.add_argument("--config", type=Path, help="TOML file of ignore rules and thresholds (see docs/shadow.md)")
+    judging.add_argument(
+        "--config", type=Path, help="TOML file of ignore rules and thresholds (see docs/shadow.md)"
+    )
     judging.add_argument("--relative-threshold", type=float, metavar="PERCENT", help="default 20 (Diffy's)")
     judging.add_argument("--absolute-threshold", type=float, metavar="PERCENT", help="default 0.03 (Diffy's)")
-    judging.add_argument("--missing-threshold", type=float, metavar="PERCENT",
-                         help="share of requests a side may miss before the verdict is incomplete (default: 0)")  # fmt: skip
-    judging.add_argument("--samples", type=int, default=3, help="requests kept per differing field (default: 3)")
+    judging.add_argument(
+        "--missing-threshold",
+        type=float,
+        metavar="PERCENT",
+        help="share of requests a side may miss before the verdict is incomplete (default: 0)",
+    )
+    judging.add_argument(
+        "--samples", type=int, default=3, help="requests kept per differing field (default: 3)"
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print the verdict as JSON")
     output.add_argument("--serve", type=int, metavar="PORT", help="serve the verdict as a web page on PORT")

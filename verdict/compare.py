@@ -62,7 +62,9 @@ class Comparison:
 
     @property
     def differences(self) -> tuple[Row, ...]:
-        return tuple(row for section in self.sections for row in section.rows if row.change and not row.ignored)
+        return tuple(
+            row for section in self.sections for row in section.rows if row.change and not row.ignored
+        )
 
     @property
     def fields(self) -> frozenset[str]:
@@ -102,9 +104,14 @@ def _call_section(pair: Pair, endpoint: str, rules: Rules) -> Section:
         return Section(section.title, section.rows, pair)
     present = pair.primary or pair.other
     assert present is not None
-    change = Change.REMOVED if pair.primary is not None else Change.ADDED
-    values = (present.arguments, None) if change is Change.REMOVED else (None, present.arguments)
-    row = Row(prefix, *values, change, rules.ignored(endpoint, prefix))
+    removed = pair.primary is not None
+    row = Row(
+        path=prefix,
+        primary=present.arguments if removed else None,
+        other=None if removed else present.arguments,
+        change=Change.REMOVED if removed else Change.ADDED,
+        ignored=rules.ignored(endpoint, prefix),
+    )
     return Section(pair.label, (row,), pair)
 
 

@@ -54,12 +54,16 @@ class VerdictCollector(Collector):
             fields.add_metric([endpoint.endpoint], sum(f.significant for f in endpoint.fields))
             escapes.add_metric([endpoint.endpoint], endpoint.escapes)
         status = GaugeMetricFamily(
-            "slack_fanout_verdict_status", "1 for the verdict's current status, 0 for the others.", labels=["status"]
+            "slack_fanout_verdict_status",
+            "1 for the verdict's current status, 0 for the others.",
+            labels=["status"],
         )
         for value in Status:
             status.add_metric([value.value], float(verdict.status is value))
         records = CounterMetricFamily(
-            "slack_fanout_verdict_records", "Behaviour records read, by what became of them.", labels=["state"]
+            "slack_fanout_verdict_records",
+            "Behaviour records read, by what became of them.",
+            labels=["state"],
         )
         for state in ("read", "unreadable", "late"):
             records.add_metric([state], verdict.records.get(state, 0))

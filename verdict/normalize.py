@@ -31,8 +31,9 @@ RETURNED_KEYS = frozenset({"ts", "thread_ts", "channel", "id", "hash", "permalin
 MIN_EMBEDDED_LENGTH = 6
 """A symbol's value this long or longer is replaced inside longer strings too (a permalink, a mention)."""
 
+_DATETIME = r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 _MASKS = (
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"), "<datetime>"),
+    (re.compile(_DATETIME), "<datetime>"),
     (re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b"), "<uuid>"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "<uuid>"),
     (re.compile(r"\b\d{10}\.\d{6}\b"), "<ts>"),

@@ -89,14 +89,23 @@ def _field_table(endpoint: EndpointVerdict) -> list[str]:
 
 
 def _field_row(f: FieldVerdict) -> list[str]:
-    return ["!" if f.significant else " ", f.path, str(f.raw), str(f.noise), f"{f.relative:g}", f"{f.absolute:g}"]
+    return [
+        "!" if f.significant else " ",
+        f.path,
+        str(f.raw),
+        str(f.noise),
+        f"{f.relative:g}",
+        f"{f.absolute:g}",
+    ]
 
 
 def _columns(rows: list[list[str]], left: int = 1) -> list[str]:
     """Left-align the first ``left`` columns (names), right-align the others (numbers)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-        .rstrip()
+        "  ".join(
+            cell.ljust(w) if i < left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
         for row in rows
     ]

@@ -137,7 +137,9 @@ class Tally:
             counted = tally.fields.setdefault(row.path, _FieldTally())
             counted.raw += 1
             if len(counted.samples) < self.samples_per_field:
-                counted.samples.append(FieldSample(joined.envelope_id, row.primary, row.other, str(row.change)))
+                counted.samples.append(
+                    FieldSample(joined.envelope_id, row.primary, row.other, str(row.change))
+                )
         for path in noise.fields if noise is not None else ():
             tally.fields.setdefault(path, _FieldTally()).noise += 1
         failed = [side for side, record in self._sides(joined) if side != "secondary" and _failed(record)]
@@ -148,7 +150,9 @@ class Tally:
         tally.patterns[comparison.fields] += 1
 
     def verdict(self, thresholds: Thresholds, records: dict[str, int]) -> Verdict:
-        endpoints = [self._endpoint(name, tally, thresholds) for name, tally in sorted(self._endpoints.items())]
+        endpoints = [
+            self._endpoint(name, tally, thresholds) for name, tally in sorted(self._endpoints.items())
+        ]
         totals = {key: sum(getattr(e, key) for e in endpoints) for key in _COUNTS}
         return Verdict(
             status=_status(endpoints, totals, thresholds),
@@ -171,7 +175,11 @@ class Tally:
 
     @staticmethod
     def _sides(joined: Joined) -> list[tuple[str, BehaviourRecord]]:
-        sides = (("primary", joined.primary), ("candidate", joined.candidate), ("secondary", joined.secondary))
+        sides = (
+            ("primary", joined.primary),
+            ("candidate", joined.candidate),
+            ("secondary", joined.secondary),
+        )
         return [(side, record) for side, record in sides if record is not None]
 
     def _endpoint(self, name: str, tally: _EndpointTally, thresholds: Thresholds) -> EndpointVerdict:
@@ -181,7 +189,9 @@ class Tally:
         differing = sum(count for pattern, count in tally.patterns.items() if pattern & significant)
         matched = sum(tally.patterns.values()) - differing
         fields = [
-            FieldVerdict(path, j.raw, j.noise, j.relative, j.absolute, j.significant, tally.fields[path].samples)
+            FieldVerdict(
+                path, j.raw, j.noise, j.relative, j.absolute, j.significant, tally.fields[path].samples
+            )
             for path, j in judged.items()
             if j.raw
         ]

@@ -53,7 +53,10 @@ class IgnoreRule:
     reason: str = ""
 
     def matches(self, endpoint: str, path: str) -> bool:
-        return _glob(self.endpoint).fullmatch(endpoint) is not None and _glob(self.path).fullmatch(path) is not None
+        return (
+            _glob(self.endpoint).fullmatch(endpoint) is not None
+            and _glob(self.path).fullmatch(path) is not None
+        )
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,7 @@ class Session:
     def _keep(self, sample: Sample) -> None:
         """Keep the first few requests of each differing field and of each category, no more."""
         comparison = sample.comparison
-        if comparison is None:
-            keys = {"missing"}
-        else:
-            keys = set(comparison.fields) or {"matched"}
+        keys = {"missing"} if comparison is None else set(comparison.fields) or {"matched"}
         endpoint = sample.joined.endpoint
         wanted = [key for key in keys if self._kept[endpoint, key] < self.samples_per_field]
         if wanted:

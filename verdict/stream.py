@@ -80,7 +80,7 @@ def _consume(
             channel.queue_declare(BEHAVIOUR_STREAM, passive=True)
         except pika.exceptions.ChannelClosedByBroker:
             raise StreamUnavailable(
-                f"the broker has no stream {BEHAVIOUR_STREAM!r}: no consumer has published behaviour records yet"
+                f"the broker has no stream {BEHAVIOUR_STREAM!r}: no consumer has published a behaviour record"
             ) from None
         channel.basic_qos(prefetch_count=PREFETCH)
         connected.set()

@@ -41,7 +41,9 @@ def create_app(session: Session, live: bool = False) -> Flask:
     def overview() -> str:
         verdict = session.verdict()
         first = {e.endpoint: _first_sample(session, e) for e in verdict.endpoints}
-        return render_template("overview.html", verdict=verdict, first=first, refresh=REFRESH_S if live else None)
+        return render_template(
+            "overview.html", verdict=verdict, first=first, refresh=REFRESH_S if live else None
+        )
 
     @app.get("/sample/<envelope_id>")
     def sample(envelope_id: str) -> str:
@@ -100,7 +102,9 @@ def _side(side: str, record: BehaviourRecord | None) -> dict[str, Any]:
     return {
         "side": side,
         "record": record,
-        "answer": f"{answer.status} {answer.content_type or ''} {short(answer.body, 120)}" if answer else "none",
+        "answer": f"{answer.status} {answer.content_type or ''} {short(answer.body, 120)}"
+        if answer
+        else "none",
         "calls": _timeline(record),
     }
 
@@ -152,8 +156,11 @@ def _sections(comparison: Comparison | None, significant: set[str]) -> list[dict
                     "primary": redact(pretty(row.primary)) if row.change != "added" else "",
                     "candidate": redact(pretty(row.other)) if row.change != "removed" else "",
                     "change": row.change or "same",
-                    "note": "ignored" if row.ignored else ("significant" if row.path in significant else "noise")
-                    if row.change else "",
+                    "note": "ignored"
+                    if row.ignored
+                    else ("significant" if row.path in significant else "noise")
+                    if row.change
+                    else "",
                 }
                 for row in section.rows
             ],

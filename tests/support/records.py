@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from slack_fanout.behaviour import Answer, BehaviourRecord, CallMode, CallTarget, Escape, Outcome, SlackCall
@@ -27,6 +29,10 @@ DEPLOY = {
     "response_url": "https://hooks.slack.com/commands/T0001/REDACTED",
     "trigger_id": "13345224609.738474920.8088930838d88f008e0",
 }
+CONSUMERS = ("primary", "shadow", "shadow-control")
+"""Primary, candidate and secondary."""
+Build = Callable[[str, int], list[BehaviourRecord]]
+"""What consumer ``name`` publishes for request number ``n``."""
 _real_ts = itertools.count(1_764_590_000_000_001)
 
 
@@ -52,10 +58,12 @@ def a_call(
 
 
 def a_post(text: str, *, shadow: bool, channel: str = CHANNEL, **arguments: Any) -> SlackCall:
-    """``chat.postMessage`` answered the way Slack (a real ``ts``) or a shadow's fake (``ts`` of its own) answers."""
+    """``chat.postMessage`` answered as Slack does (a real ``ts``), or as a shadow's fake does."""
     ts = "0000000001.000001" if shadow else slack_ts()
     response = {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
-    return a_call("chat.postMessage", shadow=shadow, response=response, channel=channel, text=text, **arguments)
+    return a_call(
+        "chat.postMessage", shadow=shadow, response=response, channel=channel, text=text, **arguments
+    )
 
 
 def slack_ts() -> str:
@@ -98,8 +106,14 @@ def a_record(
     )
 
 
-def mention_handled(consumer: str, envelope_id: str, *, greeting: str = "Deploying api v2", extra: bool = False,
-                    mood: str = "calm") -> BehaviourRecord:  # fmt: skip
+def mention_handled(
+    consumer: str,
+    envelope_id: str,
+    *,
+    greeting: str = "Deploying api v2",
+    extra: bool = False,
+    mood: str = "calm",
+) -> BehaviourRecord:
     """The Bolt bot's ``app_mention``: ``say()`` a greeting, then update that very message.
 
     ``extra`` adds one more ``chat.postMessage`` (a modified candidate); ``mood`` stands for a
@@ -111,15 +125,19 @@ def mention_handled(consumer: str, envelope_id: str, *, greeting: str = "Deployi
     calls = [
         posted,
         a_call("chat.update", shadow=shadow, response={"ok": True, "ts": posted.response["ts"]},
-               channel=CHANNEL, ts=posted.response["ts"], text=f"{greeting}: done ({mood})",
-               blocks=json.dumps([{"type": "section", "text": {"type": "mrkdwn", "text": greeting}}])),
+               channel=CHANNEL, ts=posted.response["ts"], text=f"Deployed ({mood})",
+               blocks=json.dumps([{"type": "section", "text": {"type": "mrkdwn", "text": "*Deployed*"}}])),
     ]  # fmt: skip
     if extra:
-        calls.append(a_post("Also: the changelog is in the thread", shadow=shadow, thread_ts=posted.response["ts"]))
+        calls.append(
+            a_post("Also: the changelog is in the thread", shadow=shadow, thread_ts=posted.response["ts"])
+        )
     return a_record(consumer, envelope_id=envelope_id, calls=calls, duration_ms=80.0 if shadow else 120.0)
 
 
-def deploy_handled(consumer: str, envelope_id: str, *, ack_text: str = "Deploying api v2…") -> BehaviourRecord:
+def deploy_handled(
+    consumer: str, envelope_id: str, *, ack_text: str = "Deploying api v2…"
+) -> BehaviourRecord:
     """The Bolt bot's ``/deploy``: ``ack()`` with a text, then ``respond()`` through the response_url."""
     shadow = consumer != "primary"
     respond = a_call("response_url", target=CallTarget.WEBHOOK, shadow=shadow,
@@ -132,3 +150,37 @@ def deploy_handled(consumer: str, envelope_id: str, *, ack_text: str = "Deployin
         calls=[respond],
         duration_ms=30.0 if shadow else 40.0,
     )
+
+
+def mood(consumer: str, n: int) -> str:
+    """A value the bot picks at random: the shadow and the secondary each differ from the
+    primary in half the requests (not the same half)."""
+    merry = {"primary": False, "shadow": n % 2 == 0, "shadow-control": n % 2 == 1}[consumer]
+    return "merry" if merry else "calm"
+
+
+def same_code(consumer: str, n: int) -> list[BehaviourRecord]:
+    """What the unchanged bot does."""
+    return [mention_handled(consumer, f"m{n}", mood=mood(consumer, n)), deploy_handled(consumer, f"d{n}")]
+
+
+def modified_candidate(consumer: str, n: int) -> list[BehaviourRecord]:
+    """A different say() text, one extra chat.postMessage and a different ack() answer."""
+    if consumer != "shadow":
+        return same_code(consumer, n)
+    return [
+        mention_handled(
+            consumer, f"m{n}", greeting="Deploying api v2 now", extra=True, mood=mood(consumer, n)
+        ),
+        deploy_handled(consumer, f"d{n}", ack_text="On it!"),
+    ]
+
+
+def records(build: Build, requests: int, consumers: Iterable[str] = CONSUMERS) -> list[BehaviourRecord]:
+    """Every record of ``requests`` requests, each consumer's in turn, as a stream would hold them."""
+    return [record for n in range(requests) for consumer in consumers for record in build(consumer, n)]
+
+
+def write_lines(path: Path, built: Iterable[BehaviourRecord]) -> Path:
+    path.write_bytes(b"".join(record.encode() + b"\n" for record in built))
+    return path

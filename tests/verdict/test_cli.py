@@ -1,0 +1,111 @@
+"""``python -m verdict`` on JSON-lines files: the verdict printed, and an exit status to gate on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from slack_fanout.behaviour import BehaviourRecord, Escape
+from tests.support.processes import REPO
+from tests.support.records import modified_candidate, records, same_code, write_lines
+from verdict.cli import (
+    RET_CONFIG,
+    RET_DIFFERS,
+    RET_ESCAPED,
+    RET_INCOMPLETE,
+    RET_SAFE,
+    RET_SOURCE,
+    main,
+    parse_since,
+)
+
+SECONDARY = ["--primary", "primary", "--candidate", "shadow", "--secondary", "shadow-control"]
+
+
+def test_the_same_code_exits_0_and_prints_a_table_per_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_lines(tmp_path / "records.jsonl", records(same_code, 10))
+
+    assert main(["--file", str(path), *SECONDARY]) == RET_SAFE
+
+    out = capsys.readouterr().out
+    assert out.startswith("verdict: SAFE: 'shadow' against 'primary', noise from 'shadow-control'")
+    assert "command:/deploy" in out and "event:app_mention" in out
+
+
+def test_a_modified_candidate_exits_1_and_the_json_names_each_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_lines(tmp_path / "records.jsonl", records(modified_candidate, 10))
+
+    assert main(["--file", str(path), *SECONDARY, "--json"]) == RET_DIFFERS
+
+    verdict = json.loads(capsys.readouterr().out)
+    significant = {
+        (e["endpoint"], f["path"]) for e in verdict["endpoints"] for f in e["fields"] if f["significant"]
+    }
+    assert significant == {
+        ("event:app_mention", "calls.chat.postMessage[0].arguments.text"),
+        ("event:app_mention", "calls.chat.postMessage[+1]"),
+        ("command:/deploy", "answer.body.text"),
+    }
+
+
+def test_missing_records_exit_6_and_an_escape_exits_7(tmp_path: Path) -> None:
+    built = records(same_code, 10)
+    no_candidate = [r for r in built if r.consumer != "shadow"]
+    escaped = [escape(r) if r.consumer == "shadow" else r for r in built]
+
+    assert (
+        main(["--file", str(write_lines(tmp_path / "missing.jsonl", no_candidate)), *SECONDARY])
+        == RET_INCOMPLETE
+    )
+    assert main(["--file", str(write_lines(tmp_path / "escaped.jsonl", escaped)), *SECONDARY]) == RET_ESCAPED
+
+
+def test_thresholds_and_ignore_rules_come_from_the_config_file(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "records.jsonl", records(modified_candidate, 10))
+    config = tmp_path / "verdict.toml"
+    config.write_text('[[ignore]]\npath = "calls.*"\n[[ignore]]\nendpoint = "command:*"\npath = "answer.*"\n')
+
+    assert main(["--file", str(path), *SECONDARY, "--config", str(config)]) == RET_SAFE
+    assert main(["--file", str(path), *SECONDARY, "--absolute-threshold", "100.1"]) == RET_CONFIG
+
+
+def test_bad_usage_exits_2_and_an_unreadable_source_exits_5(tmp_path: Path) -> None:
+    assert main(["--file", str(tmp_path / "absent.jsonl")]) == RET_SOURCE
+    assert main(["--since", "yesterday-ish", "--file", "-"]) == RET_CONFIG
+    assert main(["--primary", "shadow", "--candidate", "shadow", "--file", "-"]) == RET_CONFIG
+    with pytest.raises(SystemExit) as exited:
+        main(["--no-such-option"])
+    assert exited.value.code == 2
+
+
+def test_since_takes_a_duration_before_now_or_a_date_time_in_utc_unless_it_says() -> None:
+    now = datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+    assert parse_since("90m", now) == datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+    assert parse_since("1d", now) == datetime(2026, 2, 28, 10, tzinfo=UTC)
+    assert parse_since("2026-03-01T09:00", now) == datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert parse_since("2026-03-01T09:00+01:00", now) == datetime(2026, 3, 1, 8, tzinfo=UTC)
+
+
+def test_it_runs_as_python_dash_m_verdict_from_standard_input(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "records.jsonl", records(modified_candidate, 4))
+
+    with path.open("rb") as lines:
+        done = subprocess.run([sys.executable, "-m", "verdict", "--file", "-", *SECONDARY], stdin=lines,
+                              capture_output=True, cwd=REPO, timeout=60)  # fmt: skip
+
+    assert done.returncode == RET_DIFFERS, done.stderr
+    assert b"answer.body.text" in done.stdout
+
+
+def escape(record: BehaviourRecord) -> BehaviourRecord:
+    return record.model_copy(update={"escapes": [Escape(host="slack.com", port=443, where="bot.py:7")]})
