@@ -1,0 +1,87 @@
+"""The comparer reads the records consumers publish from the broker's behaviour stream."""
+
+from __future__ import annotations
+
+import json
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from slack_fanout.behaviour import BehaviourRecord
+from tests.support.behaviour_stream import declare_behaviour_stream, publish_records
+from tests.support.broker import VirtualHost
+from tests.support.http import get
+from tests.support.processes import free_port, http_ok, python_module, running
+from tests.support.records import modified_candidate, records, same_code
+from verdict.cli import RET_DIFFERS, RET_SAFE, RET_SOURCE, main
+
+pytestmark = pytest.mark.broker
+SECONDARY = ["--secondary", "shadow-control"]
+
+
+@pytest.fixture
+def stream(vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch) -> VirtualHost:
+    with vhost.channel() as channel:
+        declare_behaviour_stream(channel)
+    monkeypatch.setenv("AMQP_URL", vhost.amqp_url)
+    return vhost
+
+
+def received(built: list[BehaviourRecord], ago: timedelta) -> list[BehaviourRecord]:
+    """The records of requests the gateway received ``ago``, under envelope ids of their own."""
+    moment = datetime.now(UTC) - ago
+    return [
+        r.model_copy(
+            update={"envelope_id": f"{r.envelope_id}-{ago}", "received_at": moment, "started_at": moment}
+        )
+        for r in built
+    ]
+
+
+def test_the_verdict_on_the_records_in_the_stream(
+    stream: VirtualHost, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_records(stream, records(modified_candidate, 5))
+
+    assert main([*SECONDARY, "--idle", "0.3", "--json"]) == RET_DIFFERS
+
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["joined"] == 10 and verdict["records"]["read"] == 30
+
+
+def test_since_leaves_out_the_requests_received_before_the_window(stream: VirtualHost) -> None:
+    publish_records(stream, received(records(modified_candidate, 4), ago=timedelta(hours=3)))
+    publish_records(stream, received(records(same_code, 4), ago=timedelta(minutes=5)))
+
+    assert main([*SECONDARY, "--idle", "0.3", "--since", "1h"]) == RET_SAFE
+    assert main([*SECONDARY, "--idle", "0.3"]) == RET_DIFFERS
+
+
+def test_without_the_stream_the_comparer_says_so_and_exits_5(
+    vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMQP_URL", vhost.amqp_url)
+
+    assert main(["--idle", "0.3"]) == RET_SOURCE
+    assert "no stream 'slack.behaviour'" in capsys.readouterr().err
+
+
+def test_following_the_stream_serves_live_metrics_and_prints_the_verdict_when_stopped(
+    stream: VirtualHost, tmp_path: Path
+) -> None:
+    port = free_port()
+    argv = python_module("verdict", *SECONDARY, "--follow", "--metrics-port", str(port))
+    with running(argv, {"AMQP_URL": stream.amqp_url}, tmp_path / "verdict.log") as comparer:
+        comparer.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/metrics"), "metrics")
+        publish_records(stream, records(same_code, 4))
+
+        def matched_all() -> bool:
+            body = get(f"http://127.0.0.1:{port}/metrics").body.decode()
+            return 'slack_fanout_verdict_match_ratio{endpoint="event:app_mention"} 1.0' in body
+
+        comparer.wait_for(matched_all, "every request matched in the metrics")
+        comparer.signal(signal.SIGTERM)
+        assert comparer.popen.wait(30) == RET_SAFE
+    assert "verdict: SAFE" in comparer.log_text()
