@@ -82,10 +82,15 @@ def _field_table(endpoint: EndpointVerdict) -> list[str]:
         lines.append("  " + line)
         if f.significant:
             lines.extend(
-                f"        {s.envelope_id[:12]}  primary {short(s.primary)}  candidate {short(s.candidate)}"
+                f"        {s.envelope_id[:12]}  primary {_value(s.primary, s.change != 'added')}"
+                f"  candidate {_value(s.candidate, s.change != 'removed')}"
                 for s in f.samples[:1]
             )
     return lines
+
+
+def _value(value: Any, present: bool) -> str:
+    return short(value) if present else "(none)"
 
 
 def _field_row(f: FieldVerdict) -> list[str]:
