@@ -42,7 +42,7 @@ def test_the_overview_shows_the_verdict_each_endpoint_and_the_fields_that_differ
     dom = browser.render(page, tmp_path / "overview.png", height=1150)
 
     assert '<span class="badge differs">differs</span>' in dom
-    assert 'href="#fields-1">command:/deploy</a>' in dom and ">event:app_mention</a>" in dom
+    assert 'href="#fields-command:/deploy">command:/deploy</a>' in dom and ">event:app_mention</a>" in dom
     assert "answer.body.text" in dom and "calls.chat.postMessage[+1]" in dom
     assert (tmp_path / "overview.png").stat().st_size > 20_000
 
