@@ -17,7 +17,7 @@ matched or differing only when the verdict is drawn.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -68,14 +68,20 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class EndpointVerdict:
-    endpoint: str
+class Counts:
+    """Requests by category (see the module's docstring), and the candidate's escapes."""
+
     joined: int
     matched: int
     differing: int
     missing: int
     failed: int
     escapes: int
+
+
+@dataclass(frozen=True)
+class EndpointVerdict(Counts):
+    endpoint: str
     match_rate: float | None
     """matched / (matched + differing), in percent; None before anything was compared."""
     handling_ms: dict[str, Timing]
@@ -85,18 +91,12 @@ class EndpointVerdict:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Counts):
     status: Status
     primary: str
     candidate: str
     secondary: str | None
     thresholds: Thresholds
-    joined: int
-    matched: int
-    differing: int
-    missing: int
-    failed: int
-    escapes: int
     endpoints: list[EndpointVerdict]
     records: dict[str, int]
     """Records read, unreadable, late (after their envelope's join), pending (not yet joined)."""
@@ -211,7 +211,7 @@ class Tally:
         )
 
 
-_COUNTS = ("joined", "matched", "differing", "missing", "failed", "escapes")
+_COUNTS = tuple(f.name for f in fields(Counts))
 _DETAILS = ("missing_primary", "missing_candidate", "failed_primary", "failed_candidate", "secondary_escapes")
 
 

@@ -17,16 +17,22 @@ from tests.support.records import modified_candidate, records
 from verdict.join import Roles
 from verdict.rules import Rules
 from verdict.session import Session
-from verdict.web import serve_page
+from verdict.web import create_app, serve_page
 
 
 @pytest.fixture
-def page() -> Iterator[str]:
-    """The page of a modified candidate's verdict, served as ``--serve`` serves it."""
+def session() -> Session:
+    """A modified candidate's verdict."""
     session = Session(Roles("primary", "shadow", "shadow-control"), Rules(), timedelta(seconds=60))
     for record in records(modified_candidate, 10):
         session.feed(record.encode())
     session.expire(datetime.now(UTC))
+    return session
+
+
+@pytest.fixture
+def page(session: Session) -> Iterator[str]:
+    """The page, served as ``--serve`` serves it."""
     with serve_page(session, "127.0.0.1", 0, live=False) as url:
         yield url
 
@@ -60,3 +66,18 @@ def test_a_sample_shows_the_inbound_request_both_timelines_and_the_diff(
     assert '<tr class="added">' in dom and "calls.chat.postMessage[+1]" in dom
     assert '<td class="mono">calls.chat.postMessage[0].arguments.text</td>' in dom
     assert (tmp_path / "sample.png").stat().st_size > 20_000
+
+
+def test_the_page_serves_the_verdict_to_programs_too(session: Session) -> None:
+    client = create_app(session).test_client()
+
+    assert client.get("/verdict.json").json["status"] == "differs"
+    assert b'slack_fanout_verdict_status{status="differs"} 1.0' in client.get("/metrics").data
+    assert client.get("/sample/no-such-envelope").status_code == 404
+
+
+def test_while_following_the_overview_reloads_itself(session: Session) -> None:
+    live, still = create_app(session, live=True).test_client(), create_app(session).test_client()
+
+    assert b'http-equiv="refresh"' in live.get("/").data
+    assert b'http-equiv="refresh"' not in still.get("/").data
