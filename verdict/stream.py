@@ -12,6 +12,7 @@ so the caller can run the join's clock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -100,8 +101,9 @@ def _consume(
             yield _stream_offset(properties), body
             channel.basic_ack(method.delivery_tag)
     finally:
-        if connection.is_open:
-            connection.close()
+        with contextlib.suppress(pika.exceptions.AMQPError):  # a lost connection cannot close cleanly
+            if connection.is_open:
+                connection.close()
 
 
 def _stream_offset(properties: pika.BasicProperties) -> int | None:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import verdict.stream
 from slack_fanout.behaviour import BehaviourRecord
 from tests.support.behaviour_stream import declare_behaviour_stream, publish_records
-from tests.support.broker import VirtualHost
+from tests.support.broker import Broker, VirtualHost
 from tests.support.http import get
 from tests.support.processes import free_port, http_ok, python_module, running
 from tests.support.records import modified_candidate, records, same_code
+from tests.support.tcp_proxy import TcpProxy
 from verdict.cli import RET_DIFFERS, RET_SAFE, RET_SOURCE, main
+from verdict.stream import read_stream
 
 pytestmark = pytest.mark.broker
 SECONDARY = ["--secondary", "shadow-control"]
@@ -85,3 +91,37 @@ def test_following_the_stream_serves_live_metrics_and_prints_the_verdict_when_st
         comparer.signal(signal.SIGTERM)
         assert comparer.popen.wait(30) == RET_SAFE
     assert "verdict: SAFE" in comparer.log_text()
+
+
+def test_following_resumes_after_a_lost_connection_and_reads_no_record_twice(
+    stream: VirtualHost, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verdict.stream, "RECONNECT_DELAY_S", 0.05)
+    proxy = TcpProxy(broker.host, broker.port)
+    before, after = records(same_code, 1), records(same_code, 2)[6:]
+    publish_records(stream, before)
+    stop = threading.Event()
+    through_proxy = stream.amqp_url.replace(f":{broker.port}/", f":{proxy.port}/")
+    reader = read_stream(through_proxy, since=None, follow=True, idle_s=0, stop=stop, tick_s=0.1)
+    try:
+        read = take(reader, len(before))
+        proxy.cut()
+        publish_records(stream, after)
+        read += take(reader, len(after))
+    finally:
+        stop.set()
+        reader.close()
+        proxy.close()
+    assert read == [record.encode() for record in [*before, *after]]
+
+
+def take(reader: Iterator[bytes | None], count: int, timeout: float = 30) -> list[bytes]:
+    """The next ``count`` records the reader yields, its idle ticks skipped."""
+    deadline = time.monotonic() + timeout
+    bodies: list[bytes] = []
+    while len(bodies) < count:
+        assert time.monotonic() < deadline, f"read {len(bodies)} of {count} records"
+        body = next(reader)
+        if body is not None:
+            bodies.append(body)
+    return bodies
