@@ -65,17 +65,19 @@ def _leaf_likeness(left: Any, right: Any) -> float:
 
 
 def _align_kind(ours: list[Call], theirs: list[Call]) -> list[tuple[Call | None, Call | None]]:
-    """Needleman-Wunsch with free gaps; on a tie, the earlier pairing wins."""
+    """Needleman-Wunsch with free gaps; on a tie, the earlier pairing wins.
+
+    Pairing beats a gap by a hair even for unlike calls, so a changed call shows as changed."""
     rows, columns = len(ours), len(theirs)
+    pair = [[likeness(left.arguments, right.arguments) + 1e-6 for right in theirs] for left in ours]
     score = [[0.0] * (columns + 1) for _ in range(rows + 1)]
     for i in range(rows - 1, -1, -1):
         for j in range(columns - 1, -1, -1):
-            paired = _pair_score(ours[i], theirs[j]) + score[i + 1][j + 1]
-            score[i][j] = max(paired, score[i + 1][j], score[i][j + 1])
+            score[i][j] = max(pair[i][j] + score[i + 1][j + 1], score[i + 1][j], score[i][j + 1])
     result: list[tuple[Call | None, Call | None]] = []
     i = j = 0
     while i < rows and j < columns:
-        if score[i][j] == _pair_score(ours[i], theirs[j]) + score[i + 1][j + 1]:
+        if score[i][j] == pair[i][j] + score[i + 1][j + 1]:
             result.append((ours[i], theirs[j]))
             i, j = i + 1, j + 1
         elif score[i][j] == score[i + 1][j]:
@@ -87,8 +89,3 @@ def _align_kind(ours: list[Call], theirs: list[Call]) -> list[tuple[Call | None,
     result.extend((call, None) for call in ours[i:])
     result.extend((None, call) for call in theirs[j:])
     return result
-
-
-def _pair_score(left: Call, right: Call) -> float:
-    """Pairing beats a gap by a hair even for unlike calls, so a changed call shows as changed."""
-    return likeness(left.arguments, right.arguments) + 1e-6

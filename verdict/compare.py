@@ -1,6 +1,6 @@
 """Comparison of two records of one envelope: every field, its two values, and whether they differ.
 
-Both records are normalized first (``verdict.normalize``) and their calls aligned
+Both records are normalized first (``verdict.normalize``), then their calls aligned
 (``verdict.align``). What is compared:
 
 - ``outcome`` and ``exceptions[i]``, always;
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from slack_fanout.behaviour import BehaviourRecord, Outcome
+from slack_fanout.behaviour import Outcome
 from verdict.align import Pair, align
-from verdict.normalize import Behaviour, normalize
+from verdict.normalize import Behaviour
 from verdict.rules import Rules
 from verdict.tree import flatten
 
@@ -71,9 +71,10 @@ class Comparison:
         return frozenset(row.path for row in self.differences)
 
 
-def compare(primary: BehaviourRecord, other: BehaviourRecord, rules: Rules) -> Comparison:
-    """Compare ``other`` (the candidate or the secondary) with ``primary``, field by field."""
-    left, right = normalize(primary), normalize(other)
+def compare(left: Behaviour, right: Behaviour, rules: Rules) -> Comparison:
+    """Compare ``right`` (the candidate or the secondary) with ``left`` (the primary), field by
+    field; both are normalized records (``verdict.normalize.normalize``)."""
+    primary, other = left.record, right.record
     endpoint = primary.endpoint
     sections = [
         _section(

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from slack_fanout.behaviour import BehaviourRecord
 from verdict.compare import Comparison, compare
 from verdict.join import Joined, Joiner, Roles
+from verdict.normalize import normalize
 from verdict.report import Tally, Verdict
 from verdict.rules import Rules
 
@@ -94,10 +95,12 @@ class Session:
 
     def _judge(self, joined: Joined) -> None:
         comparison = noise = None
-        if joined.primary is not None and joined.candidate is not None:
-            comparison = compare(joined.primary, joined.candidate, self.rules)
-        if joined.primary is not None and joined.secondary is not None:
-            noise = compare(joined.primary, joined.secondary, self.rules)
+        if joined.primary is not None:
+            primary = normalize(joined.primary)
+            if joined.candidate is not None:
+                comparison = compare(primary, normalize(joined.candidate), self.rules)
+            if joined.secondary is not None:
+                noise = compare(primary, normalize(joined.secondary), self.rules)
         self._tally.add(joined, comparison, noise)
         self._keep(Sample(joined, comparison, noise))
 
