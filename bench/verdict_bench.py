@@ -33,7 +33,9 @@ def judged_per_second(encoded: list[bytes], roles: Roles, requests: int) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests (each of two endpoints) per round")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests (each of two endpoints) per round"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
     setups = {

@@ -17,7 +17,7 @@ from tests.support.records import modified_candidate, records
 from verdict.join import Roles
 from verdict.rules import Rules
 from verdict.session import Session
-from verdict.web import create_app, serve_page
+from verdict.web import create_app, redact, serve_page
 
 
 @pytest.fixture
@@ -81,3 +81,9 @@ def test_while_following_the_overview_reloads_itself(session: Session) -> None:
 
     assert b'http-equiv="refresh"' in live.get("/").data
     assert b'http-equiv="refresh"' not in still.get("/").data
+
+
+def test_a_token_or_a_response_url_that_slipped_into_a_record_never_reaches_the_page() -> None:
+    text = '{"token": "xoxb-1234-5678-abcdef", "url": "https://hooks.slack.com/commands/T1/2/s3cr3t"}'
+
+    assert redact(text) == '{"token": "xox…-redacted", "url": "https://hooks.slack.com/commands/…"}'
