@@ -22,7 +22,7 @@ from typing import IO
 from slack_fanout.logs import configure_logging
 from slack_fanout.settings import ConfigError, load_settings
 from verdict.join import Roles
-from verdict.output import render_json, render_text
+from verdict.output import render_json, render_text, totals
 from verdict.report import Status
 from verdict.rules import InvalidConfig, Rules, Thresholds, load_rules
 from verdict.session import Session
@@ -48,6 +48,29 @@ EXIT_CODES = {
     Status.ESCAPED: RET_ESCAPED,
 }
 PROGRESS_EVERY_S = 10.0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text}: give seconds from 0 to 86400")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: give a TCP port from 0 (any free one) to 65535")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a count of 1 or more")
+    return value
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -64,19 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     with ExitStack() as resources:
         resources.enter_context(_stopped_by_signals(stop))
-        if arguments.serve is not None:
-            from verdict.web import serve_page
-
-            url = resources.enter_context(
-                serve_page(session, arguments.host, arguments.serve, arguments.follow)
-            )
-            print(f"verdict: the page is at {url}", file=sys.stderr)
-        if arguments.metrics_port is not None:
-            from verdict.metrics import serve_metrics
-
-            resources.enter_context(serve_metrics(session, arguments.host, arguments.metrics_port))
         try:
-            save = resources.enter_context(arguments.save.open("ab")) if arguments.save else None
+            save = _open_outputs(resources, session, arguments)
+        except OSError as error:
+            print(f"verdict: {error}", file=sys.stderr)
+            return RET_CONFIG
+        try:
             _read(session, _records(arguments, session, settings, stop), save, arguments.follow)
         except (StreamUnavailable, OSError) as error:
             print(f"verdict: {error}", file=sys.stderr)
@@ -87,6 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     verdict = session.verdict()
     sys.stdout.write(render_json(verdict) + "\n" if arguments.json else render_text(verdict))
     return EXIT_CODES[verdict.status]
+
+
+def _open_outputs(resources: ExitStack, session: Session, arguments: argparse.Namespace) -> IO[bytes] | None:
+    """Start the page and the metrics server, open the ``--save`` file; all closed with ``resources``."""
+    if arguments.serve is not None:
+        from verdict.web import serve_page
+
+        url = resources.enter_context(serve_page(session, arguments.host, arguments.serve, arguments.follow))
+        print(f"verdict: the page is at {url}", file=sys.stderr)
+    if arguments.metrics_port is not None:
+        from verdict.metrics import serve_metrics
+
+        resources.enter_context(serve_metrics(session, arguments.host, arguments.metrics_port))
+    return resources.enter_context(arguments.save.open("ab")) if arguments.save else None
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -159,7 +189,7 @@ def _read(session: Session, records: Iterator[bytes | None], save: IO[bytes] | N
                 save.write(data + b"\n")
         if follow and (datetime.now(UTC) - last_progress).total_seconds() >= PROGRESS_EVERY_S:
             last_progress = datetime.now(UTC)
-            print(render_text(session.verdict()).splitlines()[1], file=sys.stderr)
+            print(totals(session.verdict()), file=sys.stderr)
     session.expire()
     if save is not None:
         save.flush()
@@ -205,14 +235,14 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--follow", action="store_true", help="keep reading the stream until interrupted")
     source.add_argument(
         "--idle",
-        type=float,
+        type=_seconds,
         default=2.0,
         metavar="SECONDS",
         help="without --follow: stop once the stream was quiet this long (default: 2)",
     )
     source.add_argument(
         "--join-timeout",
-        type=float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help="judge a request this long after the gateway received it, records or not (default: 60)",
@@ -236,11 +266,11 @@ def _parser() -> argparse.ArgumentParser:
         help="share of requests a side may miss before the verdict is incomplete (default: 0)",
     )
     judging.add_argument(
-        "--samples", type=int, default=3, help="requests kept per differing field (default: 3)"
+        "--samples", type=_count, default=3, help="requests kept per differing field (default: 3)"
     )
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    output.add_argument("--serve", type=int, metavar="PORT", help="serve the verdict as a web page on PORT")
-    output.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on PORT")
+    output.add_argument("--serve", type=_port, metavar="PORT", help="serve the verdict as a web page on PORT")
+    output.add_argument("--metrics-port", type=_port, metavar="PORT", help="serve Prometheus metrics on PORT")
     output.add_argument("--host", default="127.0.0.1", help="address for --serve and --metrics-port")
     return parser

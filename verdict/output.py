@@ -17,7 +17,7 @@ def render_json(verdict: Verdict) -> str:
 
 
 def render_text(verdict: Verdict) -> str:
-    lines = [_headline(verdict), _totals(verdict), _thresholds(verdict), ""]
+    lines = [_headline(verdict), totals(verdict), _thresholds(verdict), ""]
     lines.extend(_endpoint_table(verdict.endpoints))
     for endpoint in verdict.endpoints:
         if endpoint.fields:
@@ -42,7 +42,8 @@ def _headline(verdict: Verdict) -> str:
     return f"verdict: {verdict.status.upper()}: {verdict.candidate!r} against {verdict.primary!r}{noise}"
 
 
-def _totals(verdict: Verdict) -> str:
+def totals(verdict: Verdict) -> str:
+    """One line: requests by category, and the records left aside."""
     records = verdict.records
     extra = [f"{records[key]} {key}" for key in ("unreadable", "late", "pending") if records.get(key)]
     return (

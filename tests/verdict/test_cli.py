@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -82,9 +83,18 @@ def test_bad_usage_exits_2_and_an_unreadable_source_exits_5(tmp_path: Path) -> N
     assert main(["--file", str(tmp_path / "absent.jsonl")]) == RET_SOURCE
     assert main(["--since", "yesterday-ish", "--file", "-"]) == RET_CONFIG
     assert main(["--primary", "shadow", "--candidate", "shadow", "--file", "-"]) == RET_CONFIG
-    with pytest.raises(SystemExit) as exited:
-        main(["--no-such-option"])
-    assert exited.value.code == 2
+    for wrong in (["--no-such-option"], ["--idle", "-1"], ["--serve", "65536"], ["--samples", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            main(wrong)
+        assert exited.value.code == 2
+
+
+def test_a_port_already_taken_is_a_configuration_error(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "records.jsonl", records(same_code, 2))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        assert main(["--file", str(path), "--metrics-port", str(port)]) == RET_CONFIG
 
 
 def test_since_takes_a_duration_before_now_or_a_date_time_in_utc_unless_it_says() -> None:
