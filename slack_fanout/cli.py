@@ -36,6 +36,7 @@ COMMANDS = {
     "apply": Command("slack_fanout.apply:main", "give a running broker the topology and the users"),
     "secrets": Command("slack_fanout.secret_files:main", "create the passwords, users file and AMQP URLs"),
     "replay": Command("slack_fanout.replay:main", "copy a window of the archive into one consumer's queue"),
+    "verdict": Command("verdict.cli:main", "compare the candidate's behaviour in Slack with the primary's"),
 }
 
 

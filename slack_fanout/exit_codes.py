@@ -19,12 +19,13 @@ class ExitCode(IntEnum):
     UNREACHABLE = 6
     CAPTURE = 7
     LINK_DISABLED = 8
+    UNSAFE = 9
 
 
 MEANINGS = {
     ExitCode.OK: "done: the broker is as defined, every queue is healthy, the command finished",
     ExitCode.DIFFERS: "the broker is not as it should be: an object differs or is missing (apply), "
-    "a queue needs attention (status)",
+    "a queue needs attention (status), the candidate differs significantly from the primary (verdict)",
     ExitCode.CONFIG: "a bad setting, option or consumer name, or a refused confirmation (replay into the "
     "primary without --yes); command-line usage errors too",
     ExitCode.IMPORT: "the handler or app to run cannot be imported",
@@ -38,5 +39,7 @@ MEANINGS = {
     "not be kept from Slack: pin slack_sdk to the tested range",
     ExitCode.LINK_DISABLED: "Slack disabled the app's Socket Mode link (link_disabled): turn Socket Mode on "
     "again in the app's settings, or take requests over HTTP",
+    ExitCode.UNSAFE: "the candidate cannot be called safe: behaviour records are missing beyond the "
+    "threshold or none could be judged, or it opened a connection to Slack outside the capture (verdict)",
 }
 """What each code means, for ``slack-fanout --help`` and the table in docs/cli.md (a test compares them)."""

@@ -1,3 +1,5 @@
+"""``python -m verdict``, the same as ``slack-fanout verdict``."""
+
 import sys
 
 from verdict.cli import main

@@ -1,4 +1,4 @@
-"""``python -m verdict``: is the candidate's behaviour in Slack the primary's? Exit status says.
+"""``slack-fanout verdict``: is the candidate's behaviour in Slack the primary's? Exit status says.
 
 Reads the behaviour records from the broker's ``slack.behaviour`` stream (or from
 JSON-lines files), joins the primary's and the candidate's per request, and prints the
@@ -9,7 +9,6 @@ as a web page; ``--metrics-port`` serves it to Prometheus.
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import threading
@@ -19,34 +18,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from slack_fanout.amqp import LoginRefused
+from slack_fanout.exit_codes import ExitCode
 from slack_fanout.logs import configure_logging
-from slack_fanout.settings import ConfigError, load_settings
+from slack_fanout.replay_window import instant
+from slack_fanout.settings import AppSettings, ConfigError, load_settings
 from verdict.join import Roles
 from verdict.output import render_json, render_text, totals
 from verdict.report import Status
 from verdict.rules import InvalidConfig, Rules, Thresholds, load_rules
 from verdict.session import Session
-from verdict.settings import VerdictSettings
-from verdict.stream import StreamUnavailable, read_stream
-
-RET_SAFE = 0
-RET_DIFFERS = 1
-"""The candidate differs significantly in at least one field."""
-RET_CONFIG = 2
-"""A bad option, setting or config file (argparse also exits 2 on bad usage)."""
-RET_SOURCE = 5
-"""The records cannot be read: the broker or its stream is not there, or a file is not."""
-RET_INCOMPLETE = 6
-"""Records are missing beyond ``--missing-threshold``, or no request could be joined."""
-RET_ESCAPED = 7
-"""The candidate opened a connection to Slack outside the capture."""
+from verdict.stream import NoBehaviourStream, StreamUnavailable, read_stream
 
 EXIT_CODES = {
-    Status.SAFE: RET_SAFE,
-    Status.DIFFERS: RET_DIFFERS,
-    Status.INCOMPLETE: RET_INCOMPLETE,
-    Status.ESCAPED: RET_ESCAPED,
+    Status.SAFE: ExitCode.OK,
+    Status.DIFFERS: ExitCode.DIFFERS,
+    Status.INCOMPLETE: ExitCode.UNSAFE,
+    Status.ESCAPED: ExitCode.UNSAFE,
 }
+"""The verdict's status as the exit status, from the one table of every command (docs/cli.md)."""
+SOURCE_ERRORS: dict[type[Exception], ExitCode] = {
+    LoginRefused: ExitCode.LOGIN_REFUSED,
+    StreamUnavailable: ExitCode.UNREACHABLE,
+    NoBehaviourStream: ExitCode.DECLARATIONS,
+    OSError: ExitCode.CONFIG,
+}
+"""Why records could not be read: the broker's answers, or a ``--file`` that is not there."""
 PROGRESS_EVERY_S = 10.0
 
 
@@ -71,38 +68,40 @@ def _count(text: str) -> int:
     return value
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    configure_logging("WARNING")
     try:
         session = _session(arguments)
-        settings = load_settings(VerdictSettings)
+        settings = load_settings(AppSettings)
     except (InvalidConfig, ConfigError, ValueError) as error:
-        print(f"verdict: {error}", file=sys.stderr)
-        return RET_CONFIG
+        return _failed(error, ExitCode.CONFIG)
+    configure_logging(settings.log_level)
     stop = threading.Event()
     with ExitStack() as resources:
         resources.enter_context(_stopped_by_signals(stop))
         try:
             save = _open_outputs(resources, session, arguments)
         except OSError as error:
-            print(f"verdict: {error}", file=sys.stderr)
-            return RET_CONFIG
+            return _failed(error, ExitCode.CONFIG)
         try:
             _read(session, _records(arguments, session, settings, stop), save, arguments.follow)
-        except (StreamUnavailable, OSError) as error:
-            print(f"verdict: {error}", file=sys.stderr)
-            return RET_SOURCE
+        except tuple(SOURCE_ERRORS) as error:
+            return _failed(
+                error, next(code for kind, code in SOURCE_ERRORS.items() if isinstance(error, kind))
+            )
         if arguments.serve is not None and not stop.is_set():
-            print("verdict: all records read; serving the page until interrupted", file=sys.stderr)
+            print(
+                "slack-fanout verdict: all records read; serving the page until interrupted", file=sys.stderr
+            )
             stop.wait()
     verdict = session.verdict()
     sys.stdout.write(render_json(verdict) + "\n" if arguments.json else render_text(verdict))
     return EXIT_CODES[verdict.status]
+
+
+def _failed(error: object, code: ExitCode) -> ExitCode:
+    print(f"slack-fanout verdict: {error}", file=sys.stderr)
+    return code
 
 
 def _open_outputs(resources: ExitStack, session: Session, arguments: argparse.Namespace) -> IO[bytes] | None:
@@ -111,26 +110,12 @@ def _open_outputs(resources: ExitStack, session: Session, arguments: argparse.Na
         from verdict.web import serve_page
 
         url = resources.enter_context(serve_page(session, arguments.host, arguments.serve, arguments.follow))
-        print(f"verdict: the page is at {url}", file=sys.stderr)
+        print(f"slack-fanout verdict: the page is at {url}", file=sys.stderr)
     if arguments.metrics_port is not None:
         from verdict.metrics import serve_metrics
 
         resources.enter_context(serve_metrics(session, arguments.host, arguments.metrics_port))
     return resources.enter_context(arguments.save.open("ab")) if arguments.save else None
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """``30m``, ``2h``, ``1d`` (before ``now``) or an ISO 8601 date-time (UTC unless it says)."""
-    duration = _DURATION.fullmatch(text.strip())
-    if duration:
-        return now - timedelta(**{_UNITS[duration[2]]: float(duration[1])})
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"--since {text!r}: give a duration (30m, 2h, 1d) or an ISO 8601 date-time"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _session(arguments: argparse.Namespace) -> Session:
@@ -146,7 +131,7 @@ def _session(arguments: argparse.Namespace) -> Session:
         Roles(arguments.primary, arguments.candidate, arguments.secondary),
         Rules(thresholds, rules.ignore),
         join_timeout=timedelta(seconds=arguments.join_timeout),
-        since=parse_since(arguments.since, datetime.now(UTC)) if arguments.since else None,
+        since=instant(arguments.since, datetime.now(UTC)) if arguments.since else None,
         samples_per_field=arguments.samples,
     )
 
@@ -158,7 +143,7 @@ def _or(option: float | None, configured: float) -> float:
 
 
 def _records(
-    arguments: argparse.Namespace, session: Session, settings: VerdictSettings, stop: threading.Event
+    arguments: argparse.Namespace, session: Session, settings: AppSettings, stop: threading.Event
 ) -> Iterator[bytes | None]:
     if arguments.file:
         return _file_records(arguments.file)
@@ -213,10 +198,10 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m verdict",
+        prog="slack-fanout verdict",
         description=__doc__.split("\n\n")[0],
-        epilog="exit status: 0 safe, 1 differs, 2 bad usage or config, 5 records unreadable, "
-        "6 incomplete (records missing, or nothing joined), 7 the candidate escaped the capture",
+        epilog="exit status: 0 safe, 1 the candidate differs, 9 unsafe (records missing, nothing judged, "
+        "or the candidate escaped the capture); 2, 4, 5, 6 as every command (slack-fanout --help)",
     )
     roles = parser.add_argument_group("consumers")
     roles.add_argument("--primary", default="primary", help="the consumer in production (default: primary)")

@@ -23,16 +23,22 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.topology import BEHAVIOUR_STREAM
+
 log = logging.getLogger(__name__)
 
-BEHAVIOUR_EXCHANGE = "slack.behaviour"
-BEHAVIOUR_STREAM = "slack.behaviour"
 PREFETCH = 500
 RECONNECT_DELAY_S = 2.0
 
 
 class StreamUnavailable(Exception):
-    """The broker cannot be reached, or it has no behaviour stream (no consumer publishes records)."""
+    """The broker cannot be reached."""
+
+
+class NoBehaviourStream(Exception):
+    """The broker has no stream ``slack.behaviour`` (no consumer published a record yet), or this
+    user may not read it: retrying cannot help."""
 
 
 def read_stream(
@@ -56,6 +62,8 @@ def read_stream(
                     offset = offset_seen + 1
                 yield body
             return
+        except LOGIN_ERRORS as error:
+            raise login_refused(amqp_url, error) from None
         except pika.exceptions.AMQPError as error:
             if not (follow and connected.is_set()):
                 raise StreamUnavailable(f"cannot read from the broker: {type(error).__name__}") from None
@@ -79,9 +87,10 @@ def _consume(
         channel = connection.channel()
         try:
             channel.queue_declare(BEHAVIOUR_STREAM, passive=True)
-        except pika.exceptions.ChannelClosedByBroker:
-            raise StreamUnavailable(
-                f"the broker has no stream {BEHAVIOUR_STREAM!r}: no consumer has published a behaviour record"
+        except pika.exceptions.ChannelClosedByBroker as error:
+            raise NoBehaviourStream(
+                f"cannot read the stream {BEHAVIOUR_STREAM!r} ({error.reply_text}): "
+                "has a consumer published a behaviour record yet?"
             ) from None
         channel.basic_qos(prefetch_count=PREFETCH)
         connected.set()

@@ -9,14 +9,14 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from slack_fanout.behaviour import CONTENT_TYPE, BehaviourRecord
+from slack_fanout.topology import BEHAVIOUR_EXCHANGE, BEHAVIOUR_STREAM, behaviour_stream_arguments
 from tests.support.broker import VirtualHost
-from verdict.stream import BEHAVIOUR_EXCHANGE, BEHAVIOUR_STREAM
 
 
 def declare_behaviour_stream(channel: BlockingChannel) -> None:
-    """A durable fanout exchange with a stream bound to it."""
+    """A durable fanout exchange with the stream bound to it, as ``slack_fanout.topology`` defines them."""
     channel.exchange_declare(BEHAVIOUR_EXCHANGE, "fanout", durable=True)
-    channel.queue_declare(BEHAVIOUR_STREAM, durable=True, arguments={"x-queue-type": "stream"})
+    channel.queue_declare(BEHAVIOUR_STREAM, durable=True, arguments=behaviour_stream_arguments())
     channel.queue_bind(BEHAVIOUR_STREAM, BEHAVIOUR_EXCHANGE)
 
 

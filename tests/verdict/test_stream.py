@@ -14,13 +14,14 @@ import pytest
 
 import verdict.stream
 from slack_fanout.behaviour import BehaviourRecord
+from slack_fanout.exit_codes import ExitCode
 from tests.support.behaviour_stream import declare_behaviour_stream, publish_records
 from tests.support.broker import Broker, VirtualHost
 from tests.support.http import get
-from tests.support.processes import free_port, http_ok, python_module, running
+from tests.support.processes import free_port, http_ok, running, slack_fanout
 from tests.support.records import modified_candidate, records, same_code
 from tests.support.tcp_proxy import TcpProxy
-from verdict.cli import RET_DIFFERS, RET_SAFE, RET_SOURCE, main
+from verdict.cli import main
 from verdict.stream import read_stream
 
 pytestmark = pytest.mark.broker
@@ -51,7 +52,7 @@ def test_the_verdict_on_the_records_in_the_stream(
 ) -> None:
     publish_records(stream, records(modified_candidate, 5))
 
-    assert main([*SECONDARY, "--idle", "0.3", "--json"]) == RET_DIFFERS
+    assert main([*SECONDARY, "--idle", "0.3", "--json"]) == ExitCode.DIFFERS
 
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["joined"] == 10 and verdict["records"]["read"] == 30
@@ -61,24 +62,34 @@ def test_since_leaves_out_the_requests_received_before_the_window(stream: Virtua
     publish_records(stream, received(records(modified_candidate, 4), ago=timedelta(hours=3)))
     publish_records(stream, received(records(same_code, 4), ago=timedelta(minutes=5)))
 
-    assert main([*SECONDARY, "--idle", "0.3", "--since", "1h"]) == RET_SAFE
-    assert main([*SECONDARY, "--idle", "0.3"]) == RET_DIFFERS
+    assert main([*SECONDARY, "--idle", "0.3", "--since", "1h"]) == ExitCode.OK
+    assert main([*SECONDARY, "--idle", "0.3"]) == ExitCode.DIFFERS
 
 
-def test_without_the_stream_the_comparer_says_so_and_exits_5(
+def test_without_the_stream_the_comparer_says_so_and_exits_4(
     vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AMQP_URL", vhost.amqp_url)
 
-    assert main(["--idle", "0.3"]) == RET_SOURCE
-    assert "no stream 'slack.behaviour'" in capsys.readouterr().err
+    assert main(["--idle", "0.3"]) == ExitCode.DECLARATIONS
+    assert "cannot read the stream 'slack.behaviour' (NOT_FOUND" in capsys.readouterr().err
+
+
+def test_a_broker_that_cannot_be_reached_exits_6_and_a_refused_login_5(
+    vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMQP_URL", f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    assert main(["--idle", "0.3"]) == ExitCode.UNREACHABLE
+    monkeypatch.setenv("AMQP_URL", vhost.amqp_url.replace("guest:guest@", "guest:wrong@"))
+    assert main(["--idle", "0.3"]) == ExitCode.LOGIN_REFUSED
+    assert "refused the login of user 'guest'" in capsys.readouterr().err
 
 
 def test_following_the_stream_serves_live_metrics_and_prints_the_verdict_when_stopped(
     stream: VirtualHost, tmp_path: Path
 ) -> None:
     port = free_port()
-    argv = python_module("verdict", *SECONDARY, "--follow", "--metrics-port", str(port))
+    argv = slack_fanout("verdict", *SECONDARY, "--follow", "--metrics-port", str(port))
     with running(argv, {"AMQP_URL": stream.amqp_url}, tmp_path / "verdict.log") as comparer:
         comparer.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/metrics"), "metrics")
         publish_records(stream, records(same_code, 4))
@@ -89,7 +100,7 @@ def test_following_the_stream_serves_live_metrics_and_prints_the_verdict_when_st
 
         comparer.wait_for(matched_all, "every request matched in the metrics")
         comparer.signal(signal.SIGTERM)
-        assert comparer.popen.wait(30) == RET_SAFE
+        assert comparer.popen.wait(30) == ExitCode.OK
     assert "verdict: SAFE" in comparer.log_text()
 
 
