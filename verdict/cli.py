@@ -22,7 +22,7 @@ from slack_fanout.amqp import LoginRefused
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.logs import configure_logging
 from slack_fanout.replay_window import instant
-from slack_fanout.settings import AppSettings, ConfigError, load_settings
+from slack_fanout.settings import AppSettings, ConfigError, load_settings, secret_values
 from verdict.join import Roles
 from verdict.output import render_json, render_text, totals
 from verdict.report import Status
@@ -148,7 +148,7 @@ def _records(
     if arguments.file:
         return _file_records(arguments.file)
     return read_stream(
-        settings.amqp_url.get_secret_value(),
+        secret_values(settings.amqp_url)[0],
         since=session.since,
         follow=arguments.follow,
         idle_s=arguments.idle,
