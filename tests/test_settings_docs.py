@@ -48,6 +48,8 @@ def documented(default: Any) -> str | None:
         return f"{default:.15g}"  # 2.0 as 2, 1048576 as itself
     if isinstance(default, str):
         return f"`{default}`" if default else "empty"
+    if isinstance(default, tuple) and default and all(isinstance(item, SecretStr) for item in default):
+        return f"`{','.join(item.get_secret_value() for item in default)}`"  # AMQP_URL: one URL per node
     if isinstance(default, tuple):
         return f"`{json.dumps(list(default))}`"
     return None
