@@ -8,6 +8,7 @@ while the primary answers nothing, requests do not wait at all (``ReplyBreaker``
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
@@ -55,3 +56,20 @@ def _reply_outcome(reply: Reply | None, max_bytes: int) -> str:
     if reply is None:
         return "none"
     return "too_large" if len(reply.body) > max_bytes else "in_time"
+
+
+def report_published(log: logging.Logger, envelope: Envelope, arrived: float, **where: object) -> None:
+    """Count one published request and log its line, the same from both ingresses; ``where`` says
+    where it came from (the client's address, the Socket Mode connection)."""
+    metrics.PUBLISHED.inc()
+    log.info(
+        "published",
+        extra={
+            "envelope_id": envelope.id,
+            "kind": envelope.kind.value,
+            "verified_by": envelope.verified_by.value,
+            "slack_retry_num": envelope.retry_num,
+            **where,
+            "duration_ms": round((time.monotonic() - arrived) * 1000, 2),
+        },
+    )

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from gateway import metrics
 from gateway.extensions import current_publisher, current_reply_breaker, current_settings, current_verifier
 from gateway.inbound import HandshakeReply, accept
-from gateway.relay import publish_awaiting_reply
+from gateway.relay import publish_awaiting_reply, report_published
 from gateway.replies import waits_for_reply
 from gateway.settings import GatewaySettings
 from gateway.slack_body import Handshake
@@ -44,7 +44,7 @@ def inbound(_path: str = "") -> Response | tuple[str, int]:
 def _publish(envelope: Envelope, arrived: float) -> None:
     with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
         current_publisher().publish(envelope)
-    _log_published(envelope, arrived)
+    report_published(log, envelope, arrived, remote_addr=request.remote_addr)
 
 
 def _publish_and_relay_reply(envelope: Envelope, arrived: float, settings: GatewaySettings) -> Response:
@@ -52,25 +52,10 @@ def _publish_and_relay_reply(envelope: Envelope, arrived: float, settings: Gatew
     published, reply = publish_awaiting_reply(
         current_publisher(), current_reply_breaker(), envelope, arrived, settings
     )
-    _log_published(published, arrived)
+    report_published(log, published, arrived, remote_addr=request.remote_addr)
     if reply is None:
         return Response(b"", status=200)
     return Response(reply.body, status=200, content_type=reply.content_type)
-
-
-def _log_published(envelope: Envelope, arrived: float) -> None:
-    metrics.PUBLISHED.inc()
-    log.info(
-        "published",
-        extra={
-            "envelope_id": envelope.id,
-            "kind": envelope.kind.value,
-            "verified_by": envelope.verified_by.value,
-            "slack_retry_num": envelope.retry_num,
-            "remote_addr": request.remote_addr,
-            "duration_ms": round((time.monotonic() - arrived) * 1000, 2),
-        },
-    )
 
 
 @blueprint.after_app_request

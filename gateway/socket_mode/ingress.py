@@ -24,7 +24,7 @@ from slack_sdk.web import WebClient
 from gateway import metrics as gateway_metrics
 from gateway.errors import BadRequest, PublishFailed
 from gateway.publisher import Publisher
-from gateway.relay import publish_awaiting_reply
+from gateway.relay import publish_awaiting_reply, report_published
 from gateway.replies import ReplyBreaker, waits_for_reply
 from gateway.socket_mode import metrics
 from gateway.socket_mode.connection import Backoff, IngressStopped, SocketConnection
@@ -123,7 +123,7 @@ class SocketIngress:
                 extra={"envelope_id": envelope.id, "error": error.code, "reason": error.message},
             )
             return  # no ack: Slack redelivers
-        self._log_published(envelope, connection, arrived)
+        report_published(log, envelope, arrived, connection=connection.name)
         self._acknowledge(connection, envelope, kind, self._ack_with(envelope, reply), arrived)
 
     def _publish(
@@ -176,20 +176,6 @@ class SocketIngress:
         if isinstance(envelope_id, str):
             with contextlib.suppress(SlackClientNotConnectedError):
                 connection.acknowledge(ack(envelope_id))
-
-    def _log_published(self, envelope: Envelope, connection: SocketConnection, arrived: float) -> None:
-        gateway_metrics.PUBLISHED.inc()
-        log.info(
-            "published",
-            extra={
-                "envelope_id": envelope.id,
-                "kind": envelope.kind.value,
-                "verified_by": envelope.verified_by.value,
-                "slack_retry_num": envelope.retry_num,
-                "connection": connection.name,
-                "duration_ms": round((time.monotonic() - arrived) * 1000, 2),
-            },
-        )
 
     def _stop_for_good(self, error: IngressStopped) -> None:
         with self._lock:
