@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.broker import Broker, VirtualHost
 from tests.support.management import ManagementApi
+from tests.support.tcp_proxy import TcpProxy
 
 pytest_plugins = ["tests.support.private_broker"]  # the private_broker fixture
 
@@ -46,6 +47,15 @@ def vhost(broker: Broker, request: pytest.FixtureRequest) -> Iterator[VirtualHos
         yield broker.virtual_host(name, connection_name=request.node.nodeid)
     finally:
         broker.management.delete_vhost(name)
+
+
+@pytest.fixture
+def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
+    """Two addresses of the one broker, as a cluster's nodes would be: each a proxy a test can cut."""
+    proxies = [TcpProxy(broker.host, broker.port) for _ in range(2)]
+    yield proxies
+    for proxy in proxies:
+        proxy.close()
 
 
 @pytest.fixture(autouse=True)

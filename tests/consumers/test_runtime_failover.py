@@ -7,22 +7,11 @@ Each "node" is a TCP proxy to the test broker, so a node can die while the broke
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.consumers.test_runtime import NAME, consumer, envelope, handled, logged
 from tests.support.broker import Broker, VirtualHost, publish
 from tests.support.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
-    proxies = [TcpProxy(broker.host, broker.port) for _ in range(2)]
-    yield proxies
-    for proxy in proxies:
-        proxy.close()
 
 
 def test_a_consumer_whose_node_dies_resumes_on_the_next_and_gets_its_message_again(

@@ -24,14 +24,6 @@ from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
-def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
-    proxies = [TcpProxy(broker.host, broker.port) for _ in range(2)]
-    yield proxies
-    for proxy in proxies:
-        proxy.close()
-
-
-@pytest.fixture
 def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[Flask]:
     urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
     app = create_app(GatewaySettings(amqp_url=urls, slack_signing_secret=slack.SIGNING_SECRET,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.engine import Engine
+from tests.support.processes import json_lines
 
 
 @dataclass
@@ -63,14 +64,7 @@ class ComposeProject:
         return result.stdout + result.stderr
 
     def log_records(self, service: str) -> list[dict[str, Any]]:
-        records = []
-        for line in self.logs(service).splitlines():
-            if line.startswith("{"):
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-        return records
+        return json_lines(self.logs(service))
 
     def wait_for_log(self, service: str, message: str, timeout: float = 60, **fields: Any) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:

@@ -42,14 +42,7 @@ class Process:
 
     def log_records(self) -> list[dict[str, Any]]:
         """The JSON lines of the log; other lines (tracebacks, gunicorn's own) are skipped."""
-        records = []
-        for line in self.log_text().splitlines():
-            if line.startswith("{"):
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-        return records
+        return json_lines(self.log_text())
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -90,6 +83,18 @@ class Process:
                 self.popen.wait()
         self._log.close()
         return self.popen.returncode
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON objects among the lines of an app's log (each a line of slack_fanout.logs)."""
+    records = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
 
 
 def free_port() -> int:
