@@ -90,13 +90,24 @@ def copy_of_the_project(destination: Path) -> Path:
     return destination
 
 
+def forget_a_killed_run(engine: Engine, project: ComposeProject) -> None:
+    """Remove what a run killed before its ``down -v`` left: containers, networks, and volumes too,
+    those of services this file does not name included (the added consumer's ledger would remember
+    requests it handled then)."""
+    project.run("down", "-v", "--remove-orphans")
+    label = f"label=com.docker.compose.project={PROJECT}"
+    volumes = engine.docker("volume", "ls", "-q", "--filter", label).stdout.split()
+    if volumes:
+        engine.docker("volume", "rm", *volumes)
+
+
 @pytest.fixture(scope="module")
 def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
     """The README's command run in a copy of the project, detached; ``down -v`` after, checked clean."""
     directory = copy_of_the_project(tmp_path_factory.mktemp("compose") / "slack-fanout")
     ports = {name: str(free_port()) for name in HOST_PORTS}
     project = ComposeProject(engine, directory, PROJECT, {**ensure(engine).compose_env(), **ports})
-    project.run("down", "-v", "--remove-orphans")  # a run that was killed leaves its containers
+    forget_a_killed_run(engine, project)
     make_secrets, compose_up = readme_run_command()
     assert make_secrets == "scripts/make-secrets" and compose_up == "docker compose up --build"
     subprocess.run([str(directory / make_secrets)], cwd=directory, check=True, capture_output=True)
