@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.broker import Broker, VirtualHost
 from tests.support.management import ManagementApi
+from tests.support.recorder import SlackRecorder
 from tests.support.tcp_proxy import TcpProxy
 
 pytest_plugins = ["tests.support.private_broker"]  # the private_broker fixture
@@ -47,6 +48,14 @@ def vhost(broker: Broker, request: pytest.FixtureRequest) -> Iterator[VirtualHos
         yield broker.virtual_host(name, connection_name=request.node.nodeid)
     finally:
         broker.management.delete_vhost(name)
+
+
+@pytest.fixture
+def recorder() -> Iterator[SlackRecorder]:
+    """A fake Slack on loopback: Web API and response_url posts, recorded (tests/support/recorder.py)."""
+    recorder = SlackRecorder()
+    yield recorder
+    recorder.close()
 
 
 @pytest.fixture

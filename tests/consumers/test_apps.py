@@ -7,10 +7,7 @@ broker; Slack's side of the wire (its Web API and the response_url) is a local r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from slack_fanout.envelope import Envelope, Kind, Verification
 from tests.support import slack
@@ -19,13 +16,6 @@ from tests.support.processes import Process, python_module, running
 from tests.support.recorder import SlackRecorder
 
 BOT_TOKEN = "xoxb-consumer-apps-test"
-
-
-@pytest.fixture
-def recorder() -> Iterator[SlackRecorder]:
-    recorder = SlackRecorder()
-    yield recorder
-    recorder.close()
 
 
 def app_env(vhost: VirtualHost, recorder: SlackRecorder) -> dict[str, str | None]:

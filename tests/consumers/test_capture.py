@@ -36,20 +36,13 @@ RESPONSE_URL = "https://hooks.slack.com/commands/T1/1/c2VjcmV0LXBhdGg"
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[SlackRecorder]:
-    recorder = SlackRecorder()
-    yield recorder
-    recorder.close()
-
-
-@pytest.fixture
 def shadow() -> Iterator[capture.Capture]:
     yield from _installed(capture.CaptureConfig("test", shadow=True))
 
 
 @pytest.fixture
-def primary(fake_slack: SlackRecorder) -> Iterator[capture.Capture]:
-    yield from _installed(capture.CaptureConfig("test", shadow=False, base_url=fake_slack.url))
+def primary(recorder: SlackRecorder) -> Iterator[capture.Capture]:
+    yield from _installed(capture.CaptureConfig("test", shadow=False, base_url=recorder.url))
 
 
 def _installed(config: capture.CaptureConfig) -> Iterator[capture.Capture]:
@@ -89,12 +82,12 @@ def test_a_moved_hook_point_stops_the_capture_before_anything_is_patched(
 
 
 def test_a_shadows_calls_get_fake_answers_and_nothing_reaches_slack(
-    shadow: capture.Capture, fake_slack: SlackRecorder
+    shadow: capture.Capture, recorder: SlackRecorder
 ) -> None:
     answers: dict[str, object] = {}
 
     def work() -> None:
-        client = WebClient(token=TOKEN, base_url=fake_slack.url + "/api/")  # even an app's own base URL
+        client = WebClient(token=TOKEN, base_url=recorder.url + "/api/")  # even an app's own base URL
         posted = client.chat_postMessage(channel="C1", text="hello")
         answers["ts"], answers["channel"] = posted["ts"], posted["channel"]
         answers["bot"] = client.auth_test()["user_id"]
@@ -103,7 +96,7 @@ def test_a_shadows_calls_get_fake_answers_and_nothing_reaches_slack(
         answers["webhook"] = WebhookClient(RESPONSE_URL).send(text="done").status_code
 
     settled = handled(work)
-    assert fake_slack.calls == []
+    assert recorder.calls == []
     assert answers == {"ts": "1700000000.000001", "channel": "C1", "bot": "U0SHADOW0", "view": "V0003SHADOW",
                        "unknown": {"ok": True}, "webhook": 200}  # fmt: skip
     assert [(c.target, c.method, c.mode) for c in settled.calls] == [
@@ -144,7 +137,7 @@ def test_a_file_upload_goes_through_three_suppressed_calls(shadow: capture.Captu
 
 
 def test_a_primarys_calls_go_out_unchanged_and_are_recorded_with_slacks_answers(
-    primary: capture.Capture, fake_slack: SlackRecorder
+    primary: capture.Capture, recorder: SlackRecorder
 ) -> None:
     def work() -> None:
         client = WebClient(token=TOKEN)
@@ -153,11 +146,11 @@ def test_a_primarys_calls_go_out_unchanged_and_are_recorded_with_slacks_answers(
         WebhookClient(RESPONSE_URL).send(text="done")
 
     settled = handled(work)
-    assert [call.path for call in fake_slack.calls] == [
+    assert [call.path for call in recorder.calls] == [
         "/api/chat.postMessage", "/api/conversations.list", "/api/conversations.list",
         "/commands/T1/1/c2VjcmV0LXBhdGg",
     ]  # fmt: skip
-    assert fake_slack.calls[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert recorder.calls[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert [(c.method, c.mode, c.status) for c in settled.calls] == [
         ("chat.postMessage", CallMode.SENT, 200),
         ("conversations.list", CallMode.SENT, 200),
@@ -170,7 +163,7 @@ def test_a_primarys_calls_go_out_unchanged_and_are_recorded_with_slacks_answers(
     assert TOKEN not in str(settled.calls)
 
 
-def test_the_async_clients_are_captured_too(shadow: capture.Capture, fake_slack: SlackRecorder) -> None:
+def test_the_async_clients_are_captured_too(shadow: capture.Capture, recorder: SlackRecorder) -> None:
     async def calls() -> tuple[str, int]:
         posted = await AsyncWebClient(token=TOKEN).chat_postMessage(channel="C1", text="async")
         answered = await AsyncWebhookClient(RESPONSE_URL).send(text="async done")
@@ -183,17 +176,17 @@ def test_the_async_clients_are_captured_too(shadow: capture.Capture, fake_slack:
         (CallTarget.WEB_API, "chat.postMessage"),
         (CallTarget.WEBHOOK, "response_url"),
     ]
-    assert fake_slack.calls == []
+    assert recorder.calls == []
 
 
-def test_async_calls_of_a_primary_go_out(primary: capture.Capture, fake_slack: SlackRecorder) -> None:
+def test_async_calls_of_a_primary_go_out(primary: capture.Capture, recorder: SlackRecorder) -> None:
     async def call() -> str:
         return (await AsyncWebClient(token=TOKEN).auth_test())["user_id"]
 
     results: list[str] = []
     settled = handled(lambda: results.append(asyncio.run(call())))
     assert results == ["U0BOT"]
-    assert [call.path for call in fake_slack.calls] == ["/api/auth.test"]
+    assert [call.path for call in recorder.calls] == ["/api/auth.test"]
     assert settled.calls[0].mode is CallMode.SENT
 
 
@@ -276,9 +269,9 @@ def test_the_capture_itself_may_resolve_slack_and_other_hosts_are_never_refused(
     guard._GUARD("socket.connect", (None, ("127.0.0.1", 5672)))
 
 
-def test_a_pass_through_method_goes_to_slack_and_nothing_else_does(fake_slack: SlackRecorder) -> None:
+def test_a_pass_through_method_goes_to_slack_and_nothing_else_does(recorder: SlackRecorder) -> None:
     config = capture.CaptureConfig(
-        "test", shadow=True, base_url=fake_slack.url, pass_through=frozenset({"auth.test"})
+        "test", shadow=True, base_url=recorder.url, pass_through=frozenset({"auth.test"})
     )
     for _ in _installed(config):
 
@@ -288,7 +281,7 @@ def test_a_pass_through_method_goes_to_slack_and_nothing_else_does(fake_slack: S
             client.chat_postMessage(channel="C1", text="kept back")
 
         settled = handled(work)
-    assert [call.path for call in fake_slack.calls] == ["/api/auth.test"]
+    assert [call.path for call in recorder.calls] == ["/api/auth.test"]
     assert [c.mode for c in settled.calls] == [CallMode.PASSED_THROUGH, CallMode.SUPPRESSED]
 
 

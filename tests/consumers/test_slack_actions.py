@@ -20,13 +20,6 @@ LOG = BoundLogger(logging.getLogger("test.slack"), {"envelope_id": "e1"})
 
 
 @pytest.fixture
-def recorder() -> Iterator[SlackRecorder]:
-    recorder = SlackRecorder()
-    yield recorder
-    recorder.close()
-
-
-@pytest.fixture
 def refusing_server() -> Iterator[str]:
     """A server that answers every POST with HTTP 501 (a handler class without ``do_POST``)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
