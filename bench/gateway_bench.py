@@ -151,8 +151,18 @@ class Bench:
             for queue in QUEUES:
                 channel.queue_purge(queue)
 
-    def wrk(self, url: str, connections: int, seconds: int, delay_ms: float = 0) -> WrkResult:
-        request = slack.signed(slack.slash_command(), slack.FORM)  # fresh timestamp each run
+    def wrk(
+        self,
+        url: str,
+        connections: int,
+        seconds: float,
+        delay_ms: float = 0,
+        request: slack.SlackRequest | None = None,
+        threads: int = 2,
+    ) -> WrkResult:
+        """wrk posting ``request`` (by default a signed slash command, signed now) to its path at ``url``."""
+        if request is None:
+            request = slack.signed(slack.slash_command(), slack.FORM)  # fresh timestamp each run
         (self.workdir / "body").write_bytes(request.body)
         (self.workdir / "headers").write_text("".join(f"{k}: {v}\n" for k, v in request.headers.items()))
         env = {
@@ -161,9 +171,9 @@ class Bench:
             "BENCH_HEADERS": str(self.workdir / "headers"),
             "BENCH_DELAY_MS": str(delay_ms),
         }
-        threads = min(2, connections)
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                   "-s", str(REPO / "bench" / "wrk_post.lua"), f"{url}/slack/events"]  # fmt: skip
+        script = str(REPO / "bench" / "wrk_post.lua")
+        command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds:g}s",
+                   "--timeout", "10s", "-s", script, f"{url}{request.path}"]  # fmt: skip
         output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
         fields = dict(part.split("=") for part in output.split("BENCH ", 1)[1].split())
         return WrkResult(
