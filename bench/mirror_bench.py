@@ -153,9 +153,17 @@ class NginxMirror(System):
 
     def drained(self, answered: int, wrk_ended: float) -> tuple[int, float]:
         """Every 200 is the primary's answer; a mirror finishes with its request (nginx holds the
-        connection until it has), so nothing drains after wrk."""
-        mirrored = self.mirror_log.read_bytes().count(b"\n") if self.mirror_log.exists() else 0
-        return (min(answered, mirrored) if self.shadow == "healthy" else answered), wrk_ended
+        connection until it has), so the time is wrk's, though the last few mirrors may still be
+        logging when wrk stops."""
+        if self.shadow != "healthy":
+            return answered, wrk_ended
+        give_up = time.monotonic() + 2
+        while (mirrored := self._mirrored()) < answered and time.monotonic() < give_up:
+            time.sleep(0.05)
+        return min(answered, mirrored), wrk_ended
+
+    def _mirrored(self) -> int:
+        return self.mirror_log.read_bytes().count(b"\n") if self.mirror_log.exists() else 0
 
 
 class Fanout(System):
