@@ -262,7 +262,7 @@ class _ChannelScope:
 
 
 def _answers(url: str) -> bool:
-    """The bare app has no /healthz: any HTTP answer means it is up."""
+    """Any HTTP answer, an error status too, means the server is up (the bare app has no /healthz)."""
     try:
         import urllib.request
 

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.gateway_bench import Bench, WrkResult, _broker_pids, _cpu_seconds
+from bench.gateway_bench import Bench, WrkResult, _answers, _broker_pids, _cpu_seconds
 from slack_fanout import topology
 from tests.support import slack
 from tests.support.processes import Process, free_port, http_ok
@@ -270,20 +270,6 @@ def _descendants(pid: int) -> list[int]:
         for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     ]
     return children + [grandchild for child in children for grandchild in _descendants(child)]
-
-
-def _answers(url: str) -> bool:
-    """Any HTTP answer (the seed app answers a GET to ``/`` with 405) means the server is up."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(url, timeout=1)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 KINDS: dict[str, Callable[[Bench, str], System]] = {"nginx mirror": NginxMirror, "slack-fanout": Fanout}
