@@ -164,6 +164,11 @@ class Dispatcher:
             handling.add_exception(correlation.describe(error))
         return self._recorder.pending(envelope, handling, outcome, reply)
 
+    def commit(self) -> None:
+        """Make the ledger's records of handled messages durable (before they are acknowledged)."""
+        if self._ledger is not None:
+            self._ledger.commit()
+
     def _answer(
         self, reply: Reply | None, envelope: Envelope, delivery: Delivery, context: Context
     ) -> Reply | None:

@@ -25,9 +25,8 @@ The handler runs on a worker thread while the main thread keeps the connection a
 the worker hands outcomes back with ``add_callback_threadsafe``, the only thread-safe
 call of pika's ``BlockingConnection``. Outcomes are settled in batches: one wake-up of the
 connection's thread for all outcomes ready; and once half the prefetch window is settled, or
-``ACK_DELAY`` after the first, one ``basic.ack`` with ``multiple`` for every message up to the
-last one settled in order. The dedupe ledger has each handled request by then: it is written the
-moment the handler returns (``consumers.dedupe``).
+``ACK_DELAY`` after the first, one commit of the dedupe ledger, then one ``basic.ack`` with
+``multiple`` for every message up to the last one settled in order.
 
 This module and ``consumers.record_channel`` are the only ones of the consumers that talk to RabbitMQ.
 """
@@ -364,7 +363,7 @@ class _Session:
         return result
 
     def _settle_outcomes(self) -> None:
-        """On the connection's thread: replies and parked copies first, then the acks."""
+        """On the connection's thread: replies and parked copies first, then the ledger, then the acks."""
         with self._outcomes_lock:
             outcomes, self._outcomes = self._outcomes, []
         channel = outcomes[0][0].channel
@@ -388,7 +387,7 @@ class _Session:
         return max(self._first_settled_at + ACK_DELAY - time.monotonic(), 0)
 
     def acknowledge(self, force: bool = False) -> None:
-        """Ack every message up to the last one settled in order, when due."""
+        """Commit the ledger, then ack every message up to the last one settled in order, when due."""
         if self._first_settled_at is None:
             return
         due = force or len(self._settled) >= self._ack_batch or self.idle_time() == 0
@@ -401,6 +400,7 @@ class _Session:
         if not ready:  # the first in order waits for its record's confirm: look again after ACK_DELAY
             self._first_settled_at = time.monotonic()
             return
+        self._dispatcher.commit()  # first: an acknowledged request is never handled twice
         last = None
         for _ in range(ready):
             last = self._unacked.popleft()
@@ -490,7 +490,7 @@ def _refusals_are_final() -> Iterator[None]:
 
 
 ACK_DELAY = 0.005
-"""Seconds a settled message may wait for others to share its ack."""
+"""Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
 
 
 def _node_of(connection: pika.BlockingConnection) -> str:

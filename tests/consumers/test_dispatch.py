@@ -139,15 +139,3 @@ def test_a_busy_consumer_can_log_each_handled_message_at_debug_only(caplog: pyte
     caplog.set_level(logging.DEBUG)
     Dispatcher("audit", remember, RecordingSlack, log_handled=False).process(Delivery(an_envelope().encode()))
     assert logged(caplog, "handled").levelno == logging.DEBUG
-
-
-def test_a_handled_request_is_in_the_ledger_file_the_moment_its_handler_returns(tmp_path: Path) -> None:
-    """A consumer killed outright after the handler's effect, before any acknowledgement, restarts
-    from the ledger file: the copy the broker delivers again must find the request there."""
-    dispatcher = Dispatcher("audit", remember, RecordingSlack, Ledger(tmp_path / "ledger.sqlite3"))
-    body = an_envelope("once").encode()
-    assert dispatcher.process(Delivery(body, redelivered=False)).outcome is Outcome.ACK
-
-    restarted = Dispatcher("audit", remember, RecordingSlack, Ledger(tmp_path / "ledger.sqlite3"))
-    assert restarted.process(Delivery(body, redelivered=True)).outcome is Outcome.ACK
-    assert len(seen) == 1
