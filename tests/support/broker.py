@@ -52,7 +52,8 @@ class VirtualHost:
         try:
             yield connection.channel()
         finally:
-            connection.close()
+            if connection.is_open:  # the broker closes it after a reject on a stream (behaviour.all_records)
+                connection.close()
 
     def drain(self, queue: str) -> list[bytes]:
         """Every message now in ``queue``, removed from it, oldest first."""
