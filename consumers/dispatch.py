@@ -53,8 +53,9 @@ class ReplyMode(Enum):
 @dataclass(frozen=True)
 class Delivery:
     body: bytes
-    delivery_count: int = 0
-    """Retries this consumer already made of the message (header ``x-slack-fanout-retries``)."""
+    retries_made: int = 0
+    """Retries this consumer already made of the message (header ``x-slack-fanout-retries``); not the
+    broker's ``x-delivery-count``, which counts every delivery, redeliveries after a crash too."""
     retries_left: int = 0
     """Retries still to come if this attempt fails; 0 means a failure now dead-letters it."""
     reply_to: str | None = None
@@ -217,7 +218,7 @@ def _may_repeat(envelope: Envelope, delivery: Delivery) -> bool:
     connection after the copy was parked (the original is then delivered again), and the
     retry queue's at-least-once dead-lettering may move a copy back twice.
     """
-    return envelope.event_id is not None or delivery.redelivered or delivery.delivery_count > 0
+    return envelope.event_id is not None or delivery.redelivered or delivery.retries_made > 0
 
 
 def _describe(error: Exception) -> str:
@@ -229,6 +230,6 @@ def _failure(error: Exception, delivery: Delivery) -> dict[str, Any]:
     return {
         "error_type": type(error).__name__,
         "error": str(error)[:500],
-        "delivery_count": delivery.delivery_count,
+        "retries_made": delivery.retries_made,
         "retries_left": delivery.retries_left,
     }

@@ -63,7 +63,7 @@ from consumers.errors import ConsumerCancelled, CopyNotAccepted, DeclarationRefu
 from consumers.record_channel import RecordChannel, ensure_behaviour_exchange
 from consumers.retries import next_home, retries_left
 from slack_fanout import topology
-from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.amqp import LOGIN_ERRORS, login_refused, persistent_copy
 from slack_fanout.failover import NodeRotation
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,16 @@ _BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled, CopyNo
 
 _REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
 """A declaration the broker refuses with these, it will refuse every time."""
+
+RETRIES_HEADER = "x-slack-fanout-retries"
+"""Retries this consumer has already made of a message: per-consumer state, so it lives in a header
+of the consumer's own copy, never in the body every consumer shares."""
+
+ERROR_HEADER = "x-slack-fanout-error"
+"""Why the last attempt failed, on the consumer's retried and dead-lettered copies."""
+
+ACK_DELAY = 0.005
+"""Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,14 @@ class Consumer:
                 "legacy retry queue found: delete it once empty",
                 extra={"consumer": self._config.name, "queue": queue, "messages": count},
             )
+
+
+@dataclass(frozen=True)
+class _Message:
+    channel: BlockingChannel
+    tag: int
+    properties: BasicProperties
+    body: bytes
 
 
 class _Session:
@@ -444,38 +462,13 @@ class _Session:
             ERROR_HEADER: result.error,
         }
         headers.pop("x-delivery-count", None)
-        properties = BasicProperties(
-            content_type=message.properties.content_type,
-            delivery_mode=pika.DeliveryMode.Persistent,
-            message_id=message.properties.message_id,
-            timestamp=message.properties.timestamp,
-            type=message.properties.type,
-            app_id=message.properties.app_id,
-            headers=headers,
-        )
+        properties = persistent_copy(message.properties, headers)
         exchange = topology.retry_exchange(self._name)
         try:
             self._retry_channel.basic_publish(exchange, home.queue, message.body, properties, mandatory=True)
         except (NackError, UnroutableError) as error:
             raise CopyNotAccepted(f"the broker did not take the copy for {home.queue}: {error}") from None
         metrics.MESSAGES.labels(self._name, "retried" if home.is_retry else "dead_lettered").inc()
-
-
-@dataclass(frozen=True)
-class _Message:
-    channel: BlockingChannel
-    tag: int
-    properties: BasicProperties
-    body: bytes
-
-
-RETRIES_HEADER = "x-slack-fanout-retries"
-"""Retries this consumer has already made of a message: per-consumer state, so it lives in a header
-of the consumer's own copy, never in the body every consumer shares."""
-
-
-ERROR_HEADER = "x-slack-fanout-error"
-"""Why the last attempt failed, on the consumer's retried and dead-lettered copies."""
 
 
 @contextlib.contextmanager
@@ -487,10 +480,6 @@ def _refusals_are_final() -> Iterator[None]:
         if error.reply_code in _REFUSALS:
             raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
         raise
-
-
-ACK_DELAY = 0.005
-"""Seconds a settled message may wait for others to share its ack (and its ledger commit)."""
 
 
 def _node_of(connection: pika.BlockingConnection) -> str:

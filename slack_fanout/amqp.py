@@ -1,4 +1,5 @@
-"""What every AMQP client of the product (gateway, consumers, replay) means by a refused login.
+"""What every AMQP client of the product (gateway, consumers, replay) means by a refused login, and
+by a copy of a message.
 
 An unreachable broker comes back by itself, so the apps retry it; a refused login (a wrong
 password, a user without access to the vhost, a vhost that does not exist) never does, so
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from typing import Any
 
 import pika
 from pika.exceptions import (
@@ -64,3 +66,18 @@ def _broker_reason(error: Exception) -> str:
     text = str(getattr(reply, "reply_text", reply))
     quoted = re.search(r"'(.+)'", text)  # pika: "ConnectionClosedByBroker: (403) '<the broker's text>'"
     return quoted.group(1) if quoted else text
+
+
+def persistent_copy(original: pika.BasicProperties, headers: dict[str, Any]) -> pika.BasicProperties:
+    """A copy's properties: the original's labels (content type, message id, time, kind, sender),
+    persistent, with ``headers`` for its own. Never the original's reply-to address or correlation
+    id: a waiting gateway belongs to the first delivery, not to a retry or a replay."""
+    return pika.BasicProperties(
+        content_type=original.content_type,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=original.message_id,
+        timestamp=original.timestamp,
+        type=original.type,
+        app_id=original.app_id,
+        headers=headers,
+    )

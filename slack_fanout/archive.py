@@ -24,7 +24,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPChannelError, AMQPError, ChannelClosedByBroker, NackError, UnroutableError
 from pika.spec import BasicProperties
 
-from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.amqp import LOGIN_ERRORS, login_refused, persistent_copy
 from slack_fanout.topology import ARCHIVE_QUEUE, REPLAYED_HEADER
 
 MARKER_HEADER = "x-slack-fanout-replay-marker"
@@ -101,15 +101,8 @@ class ArchiveCopier:
 
     def copy(self, body: bytes, message_id: str, original: BasicProperties, replayed_at: datetime) -> None:
         """Publish one archived request into the queue, confirmed; never its stale reply-to address."""
-        properties = BasicProperties(
-            content_type=original.content_type,
-            delivery_mode=pika.DeliveryMode.Persistent,
-            message_id=message_id,
-            timestamp=original.timestamp,
-            type=original.type,
-            app_id=original.app_id,
-            headers={REPLAYED_HEADER: replayed_at.isoformat()},
-        )
+        properties = persistent_copy(original, {REPLAYED_HEADER: replayed_at.isoformat()})
+        properties.message_id = message_id
         missing = f"no queue {self._queue}: start its consumer once, or run slack-fanout apply --consumer"
         self._publish(self._queue, body, properties, missing)
 

@@ -30,8 +30,8 @@ def explode(_envelope: Envelope, _context: Context) -> None:
     raise KeyError("missing field")
 
 
-def dispatch(handler: Handler, body: bytes, delivery_count: int = 0, retries_left: int = 3) -> Outcome:
-    delivery = Delivery(body, delivery_count, retries_left)
+def dispatch(handler: Handler, body: bytes, retries_made: int = 0, retries_left: int = 3) -> Outcome:
+    delivery = Delivery(body, retries_made, retries_left)
     return Dispatcher("audit", handler, RecordingSlack).process(delivery).outcome
 
 
@@ -79,7 +79,7 @@ def test_a_failing_handler_has_the_message_retried_and_says_how_many_retries_are
 ) -> None:
     envelope = an_envelope()
 
-    assert dispatch(explode, envelope.encode(), delivery_count=2) is Outcome.RETRY
+    assert dispatch(explode, envelope.encode(), retries_made=2) is Outcome.RETRY
 
     failed = logged(caplog, "handler failed")
     assert (failed.envelope_id, failed.error_type, failed.error) == (
@@ -87,12 +87,12 @@ def test_a_failing_handler_has_the_message_retried_and_says_how_many_retries_are
         "KeyError",
         "'missing field'",
     )
-    assert (failed.delivery_count, failed.retries_left) == (2, 3)
+    assert (failed.retries_made, failed.retries_left) == (2, 3)
     assert failed.exc_info is not None  # the traceback, for whoever fixes the handler
 
 
 def test_on_its_last_allowed_delivery_a_failure_leaves_no_retries(caplog: pytest.LogCaptureFixture) -> None:
-    dispatch(explode, an_envelope().encode(), delivery_count=DELIVERY_LIMIT, retries_left=0)
+    dispatch(explode, an_envelope().encode(), retries_made=DELIVERY_LIMIT, retries_left=0)
     assert logged(caplog, "handler failed").retries_left == 0
 
 

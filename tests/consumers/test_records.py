@@ -80,7 +80,7 @@ def test_a_failure_is_recorded_with_its_exception_and_the_last_one_as_dead_lette
 
     body = a_command().encode()
     failed = record_of(dispatcher(explode).process(Delivery(body, retries_left=2)))
-    last = record_of(dispatcher(explode).process(Delivery(body, delivery_count=5, retries_left=0)))
+    last = record_of(dispatcher(explode).process(Delivery(body, retries_made=5, retries_left=0)))
     assert (failed.outcome, failed.exceptions) == (Outcome.FAILED, ["KeyError: 'missing field'"])
     assert last.outcome is Outcome.DEAD_LETTERED
 

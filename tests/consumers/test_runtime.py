@@ -86,7 +86,7 @@ def test_a_failing_message_is_retried_after_growing_delays_then_dead_lettered_wh
         process.wait_for(lambda: handled(tmp_path) == ["after"], "the next message handled")
         process.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "poison in the dead queue")
         failures = logged(process, "handler failed")
-    assert [f["delivery_count"] for f in failures] == list(range(len(SHORT_DELAYS_MS) + 1))
+    assert [f["retries_made"] for f in failures] == list(range(len(SHORT_DELAYS_MS) + 1))
     assert [f["retries_left"] for f in failures] == list(range(DELIVERY_LIMIT, -1, -1))
     assert {(f["error_type"], f["error"]) for f in failures} == {("Refused", "refusing 'poison'")}
     waits = [later - earlier for earlier, later in itertools.pairwise(timestamps(failures))]
