@@ -38,9 +38,10 @@ PUBLISH_SECONDS = Histogram(
 )
 REPLIES = Counter(
     "slack_fanout_gateway_replies_total",
-    "Requests that waited for a synchronous answer, by outcome: in_time, none (deadline passed), "
-    "too_large, late (an answer after its deadline, dropped here), not_awaited (the primary had "
-    "answered nothing lately: the request did not wait).",
+    "Requests that waited for a synchronous answer, by outcome (gateway.replies.ReplyOutcome): "
+    "in_time, none (deadline passed), too_large, unusable (Socket Mode: no JSON), late (an answer "
+    "after its deadline, dropped here), not_awaited (the primary had answered nothing lately: the "
+    "request did not wait).",
     ["outcome"],
 )
 REPLY_SECONDS = Histogram(

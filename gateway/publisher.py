@@ -107,6 +107,11 @@ class Publisher:
         """
         if deadline is None:
             deadline = time.monotonic() + self._config.confirm_timeout
+        with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
+            self._publish(envelope, deadline)
+        metrics.PUBLISHED.inc()
+
+    def _publish(self, envelope: Envelope, deadline: float) -> None:
         self._raise_unless_usable(deadline)
         pending = PendingConfirm(envelope.id)
         message = (pending, envelope.encode(), message_properties(envelope))
@@ -319,10 +324,9 @@ class Publisher:
     def _on_reply(
         self, _channel: Channel, _method: object, properties: pika.BasicProperties, body: bytes
     ) -> None:
-        reply = Reply(properties.content_type or "application/octet-stream", body)
-        if not self._replies.deliver(properties.correlation_id, reply):
-            metrics.REPLIES.labels("late").inc()
-            log.info("reply after the deadline dropped", extra={"envelope_id": properties.correlation_id})
+        self._replies.deliver(
+            properties.correlation_id, Reply(properties.content_type or "application/octet-stream", body)
+        )
 
     def _on_blocked(self, _connection: object, _frame: object) -> None:
         self._blocked = True

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from gateway import metrics
 from gateway.publisher import EnvelopePublisher
-from gateway.replies import ReplyBreaker
+from gateway.replies import ReplyBreaker, ReplyOutcome, judge, with_deadline
 from gateway.settings import IngressSettings
 from slack_fanout.envelope import Envelope, Reply
 
@@ -34,34 +33,25 @@ def publish_awaiting_reply(
     through ``response_url``.
     """
     if not breaker.should_wait():
-        envelope = envelope.model_copy(update={"reply_by": envelope.received_at})
-        with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
-            publisher.publish(envelope)
-        metrics.REPLIES.labels("not_awaited").inc()
+        envelope = with_deadline(envelope, 0)
+        publisher.publish(envelope)
+        metrics.REPLIES.labels(ReplyOutcome.NOT_AWAITED.value).inc()
         return envelope, None
-    deadline = settings.reply_deadline_ms / 1000
-    envelope = envelope.model_copy(update={"reply_by": envelope.received_at + timedelta(seconds=deadline)})
-    with metrics.IN_FLIGHT.track_inprogress():
-        reply = publisher.request_reply(envelope, reply_deadline=arrived + deadline)
+    wait = settings.reply_deadline_ms / 1000
+    envelope = with_deadline(envelope, wait)
+    reply = publisher.request_reply(envelope, reply_deadline=arrived + wait)
     breaker.record(answered=reply is not None)
-    outcome = _reply_outcome(reply, settings.max_reply_bytes)
-    metrics.REPLIES.labels(outcome).inc()
-    if outcome != "in_time":
+    outcome = judge(reply, settings.max_reply_bytes)
+    metrics.REPLIES.labels(outcome.value).inc()
+    if outcome is not ReplyOutcome.IN_TIME:
         return envelope, None
     metrics.REPLY_SECONDS.observe(time.monotonic() - arrived)
     return envelope, reply
 
 
-def _reply_outcome(reply: Reply | None, max_bytes: int) -> str:
-    if reply is None:
-        return "none"
-    return "too_large" if len(reply.body) > max_bytes else "in_time"
-
-
 def report_published(log: logging.Logger, envelope: Envelope, arrived: float, **where: object) -> None:
-    """Count one published request and log its line, the same from both ingresses; ``where`` says
-    where it came from (the client's address, the Socket Mode connection)."""
-    metrics.PUBLISHED.inc()
+    """Log one published request's line, the same from both ingresses; ``where`` says where it came
+    from (the client's address, the Socket Mode connection)."""
     log.info(
         "published",
         extra={

@@ -10,11 +10,17 @@ See docs/replies.md.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
+from enum import Enum
 
+from gateway import metrics
 from slack_fanout.envelope import ANSWER_SHOWN_KINDS, Envelope, Reply
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REPLY_KINDS = ANSWER_SHOWN_KINDS
 """By default, a request waits for an answer whenever Slack shows its HTTP response to the user."""
@@ -22,6 +28,35 @@ DEFAULT_REPLY_KINDS = ANSWER_SHOWN_KINDS
 
 def waits_for_reply(envelope: Envelope, reply_kinds: frozenset[str]) -> bool:
     return envelope.answer_is_shown(reply_kinds)
+
+
+class ReplyOutcome(Enum):
+    """What became of a request's wait for its answer: the label of ``metrics.REPLIES``."""
+
+    IN_TIME = "in_time"
+    """Returned to Slack."""
+    NONE = "none"
+    """No answer by the deadline: Slack got the empty 200."""
+    TOO_LARGE = "too_large"
+    UNUSABLE = "unusable"
+    """An answer Socket Mode cannot carry in its ack (not JSON)."""
+    NOT_AWAITED = "not_awaited"
+    """The primary had answered nothing lately (``ReplyBreaker``): the request did not wait."""
+    LATE = "late"
+    """An answer after its request stopped waiting: dropped here (the consumer uses ``response_url``)."""
+
+
+def judge(reply: Reply | None, max_bytes: int) -> ReplyOutcome:
+    """The outcome of a wait that ended with ``reply`` (``None``: the deadline passed)."""
+    if reply is None:
+        return ReplyOutcome.NONE
+    return ReplyOutcome.TOO_LARGE if len(reply.body) > max_bytes else ReplyOutcome.IN_TIME
+
+
+def with_deadline(envelope: Envelope, wait_seconds: float) -> Envelope:
+    """The envelope as published: ``reply_by`` its arrival plus the wait, which a consumer past that
+    instant reads as "answer by ``response_url``" (0: from the start)."""
+    return envelope.model_copy(update={"reply_by": envelope.received_at + timedelta(seconds=wait_seconds)})
 
 
 class ReplyBreaker:
@@ -98,10 +133,13 @@ class ReplyRegistry:
             self._waiting.pop(correlation_id, None)
 
     def deliver(self, correlation_id: str | None, reply: Reply) -> bool:
-        """False when nobody waits any more (the deadline passed, or a second reply)."""
+        """False, counted and logged as late, when nobody waits any more (the deadline passed, or a
+        second reply)."""
         with self._lock:
             waiter = self._waiting.pop(correlation_id or "", None)
         if waiter is None:
+            metrics.REPLIES.labels(ReplyOutcome.LATE.value).inc()
+            log.info("reply after the deadline dropped", extra={"envelope_id": correlation_id})
             return False
         waiter.fill(reply)
         return True

@@ -42,8 +42,7 @@ def inbound(_path: str = "") -> Response | tuple[str, int]:
 
 
 def _publish(envelope: Envelope, arrived: float) -> None:
-    with metrics.IN_FLIGHT.track_inprogress(), metrics.PUBLISH_SECONDS.time():
-        current_publisher().publish(envelope)
+    current_publisher().publish(envelope)
     report_published(log, envelope, arrived, remote_addr=request.remote_addr)
 
 

@@ -25,7 +25,7 @@ from gateway import metrics as gateway_metrics
 from gateway.errors import BadRequest, PublishFailed
 from gateway.publisher import Publisher
 from gateway.relay import publish_awaiting_reply, report_published
-from gateway.replies import ReplyBreaker, waits_for_reply
+from gateway.replies import ReplyBreaker, ReplyOutcome, waits_for_reply
 from gateway.socket_mode import metrics
 from gateway.socket_mode.connection import Backoff, IngressStopped, SocketConnection
 from gateway.socket_mode.envelopes import MEDIA_TYPES, SocketRequest, UnusableReply, ack, to_envelope
@@ -137,15 +137,14 @@ class SocketIngress:
         ):
             return publish_awaiting_reply(self._publisher, self._breaker, envelope, arrived, settings)
         deadline = arrived + settings.publish_timeout_seconds
-        with gateway_metrics.IN_FLIGHT.track_inprogress(), gateway_metrics.PUBLISH_SECONDS.time():
-            self._publisher.publish(envelope, deadline=deadline)
+        self._publisher.publish(envelope, deadline=deadline)
         return envelope, None
 
     def _ack_with(self, envelope: Envelope, reply: Reply | None) -> dict[str, Any]:
         try:
             return ack(envelope.id, reply)
         except UnusableReply as error:
-            gateway_metrics.REPLIES.labels("unusable").inc()
+            gateway_metrics.REPLIES.labels(ReplyOutcome.UNUSABLE.value).inc()
             log.warning("answer not returned", extra={"envelope_id": envelope.id, "reason": str(error)})
             return ack(envelope.id)
 

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pika
 import pytest
@@ -13,9 +14,9 @@ from flask import Flask
 
 from gateway.app import create_app
 from gateway.extensions import publisher_of
-from gateway.replies import ReplyBreaker, waits_for_reply
+from gateway.replies import ReplyBreaker, ReplyOutcome, judge, waits_for_reply, with_deadline
 from gateway.settings import GatewaySettings
-from slack_fanout.envelope import Envelope, Kind
+from slack_fanout.envelope import Envelope, Kind, Reply
 from slack_fanout.settings import ConfigError, load_settings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
@@ -199,3 +200,15 @@ def test_an_answer_resets_the_count_of_misses() -> None:
     for answered in (False, True, False):
         breaker.record(answered)
     assert breaker.should_wait() and breaker.should_wait()
+
+
+def test_a_wait_is_judged_by_its_answer_and_the_size_slack_takes() -> None:
+    assert judge(None, max_bytes=10) is ReplyOutcome.NONE
+    assert judge(Reply("text/plain", b"x" * 10), max_bytes=10) is ReplyOutcome.IN_TIME
+    assert judge(Reply("text/plain", b"x" * 11), max_bytes=10) is ReplyOutcome.TOO_LARGE
+
+
+def test_the_deadline_a_consumer_reads_runs_from_the_requests_arrival() -> None:
+    envelope = an_envelope()
+    assert with_deadline(envelope, 2.5).reply_by == envelope.received_at + timedelta(seconds=2.5)
+    assert with_deadline(envelope, 0).reply_by == envelope.received_at, "not awaited: answer by response_url"
