@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.broker import Broker, VirtualHost
+from tests.support.environment import SUITE_INPUTS, settings_variables
 from tests.support.management import ManagementApi
 from tests.support.recorder import SlackRecorder
 from tests.support.tcp_proxy import TcpProxy
@@ -68,7 +69,25 @@ def nodes(broker: Broker) -> Iterator[list[TcpProxy]]:
 
 
 @pytest.fixture(autouse=True)
-def consumer_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting from the developer's shell reaches a test or the processes it starts; the broker
+    the suite was pointed at does (``tests.support.environment``)."""
+    for name in settings_variables():
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def default_broker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the defaults: not even the suite's broker URL set."""
+    for name in SUITE_INPUTS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def consumer_state(
+    settings_environment: None, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Consumers started by a test keep their dedupe ledger in a directory of the test's own."""
     monkeypatch.setenv("CONSUMER_STATE_DIR", str(tmp_path_factory.mktemp("consumer-state")))
 

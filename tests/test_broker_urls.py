@@ -15,9 +15,7 @@ NODES = ("amqp://u:p%2Cw@rabbit-0:5672/%2F", "amqp://u:p%2Cw@rabbit-1:5672/%2F",
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AMQP_URL", "AMQP_URL_FILE", "SLACK_SIGNING_SECRET"):
-        monkeypatch.delenv(name, raising=False)
+def a_signing_secret(default_broker_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
 
 

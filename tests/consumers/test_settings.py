@@ -11,10 +11,9 @@ from slack_fanout.settings import ConfigError, load_settings, secret_values
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for field in ConsumerSettings.model_fields:
-        monkeypatch.delenv(field.upper(), raising=False)
-        monkeypatch.delenv(f"{field.upper()}_FILE", raising=False)
+def no_state_directory(default_broker_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defaults as a consumer outside the suite reads them: not even the suite's state directory."""
+    monkeypatch.delenv("CONSUMER_STATE_DIR", raising=False)
 
 
 def test_the_defaults_suit_a_local_broker_and_the_real_slack() -> None:

@@ -7,14 +7,7 @@ import pytest
 from gateway.settings import GatewaySettings
 from slack_fanout.settings import ConfigError, load_settings, secret_values
 
-SETTINGS_ENV = ["SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN", "AMQP_URL", "PUBLISH_TIMEOUT_SECONDS"]
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"{name}_FILE", raising=False)
+pytestmark = pytest.mark.usefixtures("default_broker_settings")
 
 
 def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,12 +12,6 @@ from slack_fanout.settings import ConfigError, load_settings
 from tests.support.socket_slack import APP_TOKEN
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SLACK_APP_TOKEN", "SLACK_APP_TOKEN_FILE", "SOCKET_MODE_PATHS", "SOCKET_MODE_CONNECTIONS"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_the_app_level_token_is_required_and_must_be_one(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN: Field required"):
         load_settings(SocketModeSettings)
