@@ -32,7 +32,7 @@ import pika
 
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from tests.support.envelopes import an_envelope
-from tests.support.management import ManagementApi
+from tests.support.management import BrokerAdmin
 from tests.support.processes import Process, free_port, python_module, running
 
 NAME = "bench"
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument("--management-port", type=int, default=15672)
     parser.add_argument("--only", action="append", help="run only the consumers whose name contains this")
     arguments = parser.parse_args()
-    management = ManagementApi(f"http://{arguments.amqp_host}:{arguments.management_port}", "guest", "guest")
+    management = BrokerAdmin(f"http://{arguments.amqp_host}:{arguments.management_port}", "guest", "guest")
     vhost = f"consumer-bench-{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
     url = f"amqp://guest:guest@{arguments.amqp_host}:{arguments.amqp_port}/{vhost}"

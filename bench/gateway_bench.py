@@ -34,7 +34,7 @@ import pika
 from bench.broker_probe import probe
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
-from tests.support.management import ManagementApi
+from tests.support.management import BrokerAdmin
 from tests.support.processes import REPO, Process, free_port, http_ok
 
 QUEUES = {"bench.quorum": {"x-queue-type": "quorum"}, "bench.classic": {"x-queue-type": "classic"}}
@@ -88,7 +88,7 @@ class Bench:
         self.user, self.password = amqp.username or "guest", amqp.password or "guest"
         self.host, self.port = amqp.hostname or "localhost", amqp.port or 5672
         management = os.environ.get("RABBITMQ_MANAGEMENT_URL", f"http://{self.host}:15672")
-        self.management = ManagementApi(management, self.user, self.password)
+        self.management = BrokerAdmin(management, self.user, self.password)
         self.vhost = f"bench-{uuid.uuid4().hex[:8]}"
         self.workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-bench-"))
         self.servers: dict[str, tuple[Process, str]] = {}

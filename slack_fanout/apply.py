@@ -36,7 +36,9 @@ class ApplySettings(ManagementSettings):
     )
 
 
-class Outcome(StrEnum):
+class Finding(StrEnum):
+    """What apply found, or did, for one broker object."""
+
     CREATED = "created"
     UNCHANGED = "unchanged"
     DIFFERS = "differs"
@@ -59,7 +61,7 @@ class BrokerObject:
 class Report:
     kind: str
     name: str
-    outcome: Outcome
+    outcome: Finding
     differences: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -120,10 +122,10 @@ def apply(api: ManagementApi, objects: Iterator[BrokerObject], dry_run: bool) ->
         if have is None:
             if not dry_run:
                 api.request(obj.create_method, obj.path, obj.create_body or obj.wanted)
-            yield Report(obj.kind, obj.name, Outcome.MISSING if dry_run else Outcome.CREATED)
+            yield Report(obj.kind, obj.name, Finding.MISSING if dry_run else Finding.CREATED)
             continue
         found = differences(have, obj.wanted)
-        yield Report(obj.kind, obj.name, Outcome.DIFFERS if found else Outcome.UNCHANGED, found)
+        yield Report(obj.kind, obj.name, Finding.DIFFERS if found else Finding.UNCHANGED, found)
 
 
 def differences(have: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
@@ -158,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             outcomes.add(report.outcome)
     except (ConfigError, ManagementError) as error:
         return refusal("apply", error, vhost)
-    if Outcome.DIFFERS in outcomes:
+    if Finding.DIFFERS in outcomes:
         print("objects that differ were left as they are: see docs/operations.md", file=sys.stderr)
-    return ExitCode.DIFFERS if outcomes & {Outcome.DIFFERS, Outcome.MISSING} else ExitCode.OK
+    return ExitCode.DIFFERS if outcomes & {Finding.DIFFERS, Finding.MISSING} else ExitCode.OK
 
 
 def _wanted(

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.broker import Broker, VirtualHost
 from tests.support.environment import SUITE_INPUTS, settings_variables
-from tests.support.management import ManagementApi
+from tests.support.management import BrokerAdmin
 from tests.support.recorder import SlackRecorder
 from tests.support.tcp_proxy import TcpProxy
 
@@ -102,7 +102,7 @@ def _broker_from_url(url: str, management_url: str | None) -> Broker:
         port=parts.port or 5672,
         username=username,
         password=password,
-        management=ManagementApi(management_url, username, password),
+        management=BrokerAdmin(management_url, username, password),
     )
 
 
@@ -126,7 +126,7 @@ def _broker_in_container() -> Iterator[Broker]:
             port=int(container.get_exposed_port(5672)),
             username=container.username,
             password=container.password,
-            management=ManagementApi(
+            management=BrokerAdmin(
                 f"http://{host}:{container.get_exposed_port(15672)}",
                 container.username,
                 container.password,

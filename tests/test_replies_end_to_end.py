@@ -73,7 +73,7 @@ def system(vhost: VirtualHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         recorder.close()
 
 
-def timed_post(system: System, request: slack.SlackRequest) -> tuple[http.Reply, float]:
+def timed_post(system: System, request: slack.SlackRequest) -> tuple[http.HttpAnswer, float]:
     started = time.monotonic()
     reply = http.post(system.url, request)
     return reply, time.monotonic() - started

@@ -84,7 +84,7 @@ class Settled:
     """With ``secondary_app``: a second shadow (the primary's code, for noise), else none."""
     slack_calls: list[RecordedCall] = field(default_factory=list)
     """Every call the fake Slack received (the primary's only: a candidate sends nothing)."""
-    replies: list[http.Reply] = field(default_factory=list)
+    replies: list[http.HttpAnswer] = field(default_factory=list)
     """The gateway's answers to the requests, in order."""
     logs: dict[str, str] = field(default_factory=dict)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from tests.support.management import ManagementApi, quote
+from tests.support.management import BrokerAdmin, quote
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Broker:
     port: int
     username: str
     password: str
-    management: ManagementApi
+    management: BrokerAdmin
 
     def amqp_url(self, vhost: str) -> str:
         user = urllib.parse.quote(self.username, safe="")
@@ -40,7 +40,7 @@ class Broker:
 class VirtualHost:
     name: str
     amqp_url: str
-    management: ManagementApi
+    management: BrokerAdmin
     connection_name: str
 
     @contextmanager

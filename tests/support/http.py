@@ -10,26 +10,26 @@ from tests.support.slack import SlackRequest
 
 
 @dataclass(frozen=True)
-class Reply:
+class HttpAnswer:
     status: int
     headers: dict[str, str]
     body: bytes
 
 
-def post(base_url: str, request: SlackRequest, timeout: float = 10) -> Reply:
+def post(base_url: str, request: SlackRequest, timeout: float = 10) -> HttpAnswer:
     http_request = urllib.request.Request(
         base_url + request.path, data=request.body, headers=request.headers, method="POST"
     )
     try:
         with urllib.request.urlopen(http_request, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers), response.read())
+            return HttpAnswer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
-        return Reply(error.code, dict(error.headers), error.read())
+        return HttpAnswer(error.code, dict(error.headers), error.read())
 
 
-def get(url: str, timeout: float = 10) -> Reply:
+def get(url: str, timeout: float = 10) -> HttpAnswer:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers), response.read())
+            return HttpAnswer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
-        return Reply(error.code, dict(error.headers), error.read())
+        return HttpAnswer(error.code, dict(error.headers), error.read())

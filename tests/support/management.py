@@ -15,11 +15,11 @@ from pydantic import SecretStr
 from slack_fanout import management
 from slack_fanout.management import quote
 
-__all__ = ["ManagementApi", "quote"]
+__all__ = ["BrokerAdmin", "quote"]
 
 
 @dataclass(frozen=True)
-class ManagementApi:
+class BrokerAdmin:
     base_url: str
     username: str
     password: str
