@@ -11,32 +11,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gateway.app import create_app
-from gateway.extensions import publisher_of
-from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import VirtualHost
+from tests.support.gateway import gateway_app
 from tests.support.processes import free_port
 
 QUEUES = ("test.one", "test.two")
 
 
-def settings_for(amqp_url: str, **overrides: object) -> GatewaySettings:
-    return GatewaySettings(
-        amqp_url=amqp_url,
-        slack_signing_secret=slack.SIGNING_SECRET,
-        slack_verification_token=slack.VERIFICATION_TOKEN,
-        **overrides,
-    )
-
-
 @pytest.fixture
 def app(vhost: VirtualHost) -> Iterator[Flask]:
-    app = create_app(settings_for(vhost.amqp_url, max_body_bytes=64 * 1024))
-    yield app
-    publisher_of(app).close()
+    with gateway_app(vhost.amqp_url, max_body_bytes=64 * 1024) as app:
+        yield app
 
 
 @pytest.fixture
@@ -161,9 +149,8 @@ def test_with_no_queue_bound_the_gateway_answers_503_rather_than_promise_deliver
 
 
 def test_with_the_broker_unreachable_the_gateway_answers_503_fast_and_is_not_ready() -> None:
-    app = create_app(settings_for(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"))
-    client = app.test_client()
-    try:
+    with gateway_app(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F") as app:
+        client = app.test_client()
         started = time.monotonic()
         response = post(client, slack.signed(slack.slash_command(), slack.FORM))
         assert time.monotonic() - started < 3
@@ -172,8 +159,6 @@ def test_with_the_broker_unreachable_the_gateway_answers_503_fast_and_is_not_rea
         assert "Retry-After" in response.headers
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
-    finally:
-        publisher_of(app).close()
 
 
 def test_ready_when_the_broker_is_usable(app: Flask) -> None:
@@ -219,15 +204,10 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(
     trusted_proxies: int,
     logged_address: str,
 ) -> None:
-    app = create_app(settings_for(vhost.amqp_url, trusted_proxies=trusted_proxies))
     caplog.set_level(logging.INFO, logger="gateway")
     request = slack.signed(slack.slash_command(), slack.FORM, **{"X-Forwarded-For": "203.0.113.9"})
-    try:
-        assert (
-            app.test_client().post(request.path, data=request.body, headers=request.headers).status_code
-            == 200
-        )
-    finally:
-        publisher_of(app).close()
+    with gateway_app(vhost.amqp_url, trusted_proxies=trusted_proxies) as app:
+        answer = app.test_client().post(request.path, data=request.body, headers=request.headers)
+        assert answer.status_code == 200
     [published] = [record for record in caplog.records if record.getMessage() == "published"]
     assert published.remote_addr == logged_address

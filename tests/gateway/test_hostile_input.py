@@ -17,12 +17,10 @@ from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import create_app
-from gateway.extensions import publisher_of
-from gateway.settings import GatewaySettings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
+from tests.support.gateway import gateway_app
 
 QUEUE = "test.hostile"
 CONTENT_TYPES = st.sampled_from(
@@ -63,16 +61,8 @@ def hostile_vhost(broker: Broker) -> Iterator[VirtualHost]:
 
 @pytest.fixture(scope="module")
 def app(hostile_vhost: VirtualHost) -> Iterator[Flask]:
-    app = create_app(
-        GatewaySettings(
-            amqp_url=hostile_vhost.amqp_url,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            slack_verification_token=slack.VERIFICATION_TOKEN,
-            max_body_bytes=64 * 1024,
-        )
-    )
-    yield app
-    publisher_of(app).close()
+    with gateway_app(hostile_vhost.amqp_url, max_body_bytes=64 * 1024) as app:
+        yield app
 
 
 def assert_sound(app: Flask, vhost: VirtualHost, body: bytes, headers: dict[str, str]) -> None:

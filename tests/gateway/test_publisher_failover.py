@@ -15,22 +15,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gateway.app import create_app
-from gateway.settings import GatewaySettings
-from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT, bind, publisher_of
+from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT, bind
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
+from tests.support.gateway import gateway_app
 from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
 def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[Flask]:
     urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
-    app = create_app(GatewaySettings(amqp_url=urls, slack_signing_secret=slack.SIGNING_SECRET,
-                                     publish_timeout_seconds=CONFIRM_TIMEOUT))  # fmt: skip
     bind(vhost, "test.q")
-    yield app
-    publisher_of(app).close(timeout=1)
+    with gateway_app(urls, publish_timeout_seconds=CONFIRM_TIMEOUT) as app:
+        yield app
 
 
 def post(client: FlaskClient) -> tuple[int, str | None, float]:

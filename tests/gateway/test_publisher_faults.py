@@ -6,18 +6,17 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gateway.app import create_app
-from gateway.extensions import publisher_of
-from gateway.settings import GatewaySettings
 from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
+from tests.support.gateway import gateway_app
 from tests.support.private_broker import PrivateBroker
 from tests.support.tcp_proxy import TcpProxy
 
@@ -31,23 +30,17 @@ def proxy(broker: Broker) -> Iterator[TcpProxy]:
     proxy.close()
 
 
-def make_app(broker: Broker, vhost: VirtualHost, proxy: TcpProxy, **settings: object) -> Flask:
+def through_proxy(
+    broker: Broker, vhost: VirtualHost, proxy: TcpProxy, **settings: object
+) -> AbstractContextManager[Flask]:
     amqp_url = dataclasses.replace(broker, port=proxy.port).amqp_url(vhost.name)
-    return create_app(
-        GatewaySettings(
-            amqp_url=amqp_url,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            publish_timeout_seconds=CONFIRM_TIMEOUT,
-            **settings,
-        )
-    )
+    return gateway_app(amqp_url, publish_timeout_seconds=CONFIRM_TIMEOUT, **settings)
 
 
 @pytest.fixture
 def app(broker: Broker, vhost: VirtualHost, proxy: TcpProxy) -> Iterator[Flask]:
-    app = make_app(broker, vhost, proxy)
-    yield app
-    publisher_of(app).close(timeout=1)
+    with through_proxy(broker, vhost, proxy) as app:
+        yield app
 
 
 def bind(vhost: VirtualHost, queue: str, **arguments: object) -> None:
@@ -112,45 +105,37 @@ def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
     broker: Broker, vhost: VirtualHost, proxy: TcpProxy
 ) -> None:
     bind(vhost, "test.q")
-    app = make_app(broker, vhost, proxy, max_in_flight=1)
-    client = app.test_client()
-    try:
-        assert post_slash_command(client)[0] == 200
-        proxy.freeze()
-        waiting = threading.Thread(target=post_slash_command, args=(app.test_client(),))
-        waiting.start()
-        time.sleep(0.1)
-        status, error, took = post_slash_command(client)
-        assert (status, error) == (503, "overloaded")
-        assert took < 0.1
-        waiting.join()
-    finally:
-        proxy.thaw()
-        publisher_of(app).close(timeout=1)
+    with through_proxy(broker, vhost, proxy, max_in_flight=1) as app:
+        client = app.test_client()
+        try:
+            assert post_slash_command(client)[0] == 200
+            proxy.freeze()
+            waiting = threading.Thread(target=post_slash_command, args=(app.test_client(),))
+            waiting.start()
+            time.sleep(0.1)
+            status, error, took = post_slash_command(client)
+            assert (status, error) == (503, "overloaded")
+            assert took < 0.1
+            waiting.join()
+        finally:
+            proxy.thaw()
 
 
-def app_on_private_broker(private_broker: PrivateBroker) -> Flask:
+def app_on_private_broker(private_broker: PrivateBroker) -> AbstractContextManager[Flask]:
     """The gateway app on a node of the test's own, with a durable quorum queue bound to its exchange."""
     with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
         channel = connection.channel()
         channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
         channel.queue_declare("test.q", durable=True, arguments={"x-queue-type": "quorum"})
         channel.queue_bind("test.q", INBOUND_EXCHANGE)
-    return create_app(
-        GatewaySettings(
-            amqp_url=private_broker.amqp_url,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            publish_timeout_seconds=CONFIRM_TIMEOUT,
-        )
-    )
+    return gateway_app(private_broker.amqp_url, publish_timeout_seconds=CONFIRM_TIMEOUT)
 
 
 def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
     private_broker: PrivateBroker,
 ) -> None:
-    app = app_on_private_broker(private_broker)
-    client = app.test_client()
-    try:
+    with app_on_private_broker(private_broker) as app:
+        client = app.test_client()
         assert post_slash_command(client)[0] == 200
         private_broker.raise_memory_alarm()
         during_alarm = [post_slash_command(client) for _ in range(5)]
@@ -164,16 +149,13 @@ def test_a_broker_alarm_gets_fast_503s_instead_of_hangs_until_it_clears(
             assert time.monotonic() < give_up, "still refused 10 s after the alarm cleared"
             time.sleep(0.1)
         assert client.get("/readyz").status_code == 200
-    finally:
-        publisher_of(app).close(timeout=1)
 
 
 def test_across_a_broker_restart_every_200_survives_and_the_gateway_reconnects(
     private_broker: PrivateBroker,
 ) -> None:
-    app = app_on_private_broker(private_broker)
-    client = app.test_client()
-    try:
+    with app_on_private_broker(private_broker) as app:
+        client = app.test_client()
         accepted = sum(post_slash_command(client)[0] == 200 for _ in range(20))
         private_broker.stop_app()
         while_down = [post_slash_command(client) for _ in range(3)]
@@ -184,7 +166,5 @@ def test_across_a_broker_restart_every_200_survives_and_the_gateway_reconnects(
             assert time.monotonic() < give_up, "no 200 within 15 s of the broker's return"
             time.sleep(0.1)
         accepted += 1
-    finally:
-        publisher_of(app).close(timeout=1)
     with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
         assert connection.channel().queue_declare("test.q", passive=True).method.message_count == accepted

@@ -12,8 +12,6 @@ import pika
 import pytest
 from flask import Flask
 
-from gateway.app import create_app
-from gateway.extensions import publisher_of
 from gateway.replies import ReplyBreaker, ReplyOutcome, judge, waits_for_reply, with_deadline
 from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope, Kind, Reply
@@ -22,6 +20,7 @@ from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import VirtualHost
 from tests.support.envelopes import an_envelope
+from tests.support.gateway import gateway_app
 
 DEADLINE_MS = 400
 QUEUE = "test.primary"
@@ -66,16 +65,8 @@ def app(vhost: VirtualHost) -> Iterator[Flask]:
         for queue in (QUEUE, "test.shadow"):
             channel.queue_declare(queue, durable=True)
             channel.queue_bind(queue, INBOUND_EXCHANGE)
-    app = create_app(
-        GatewaySettings(
-            amqp_url=vhost.amqp_url,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            reply_passthrough=True,
-            reply_deadline_ms=DEADLINE_MS,
-        )
-    )
-    yield app
-    publisher_of(app).close()
+    with gateway_app(vhost.amqp_url, reply_passthrough=True, reply_deadline_ms=DEADLINE_MS) as app:
+        yield app
 
 
 @pytest.fixture
