@@ -20,6 +20,7 @@ from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
 from tests.support.management import quote
 from tests.support.processes import Process, free_port, python_module, running
+from tests.support.waiting import eventually
 
 NAME = "audit"
 QUEUE = consumer_queue(NAME)
@@ -206,10 +207,12 @@ def test_an_unreachable_broker_is_retried_with_growing_delays_and_sigterm_still_
 
 def connection_names(vhost: VirtualHost, timeout: float = 15) -> list[str]:
     """The consumer's connections as the broker names them (the management API lists them after a while)."""
-    deadline = time.monotonic() + timeout
-    while not (connections := vhost.management.get(f"vhosts/{quote(vhost.name)}/connections")):
-        assert time.monotonic() < deadline, "no connection listed"
-        time.sleep(0.2)
+    connections = eventually(
+        lambda: vhost.management.get(f"vhosts/{quote(vhost.name)}/connections"),
+        "the management API to list the consumer's connection",
+        timeout,
+        interval=0.2,
+    )
     return [c["client_properties"]["connection_name"] for c in connections]
 
 

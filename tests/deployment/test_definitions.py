@@ -13,6 +13,7 @@ from tests.support.broker import VirtualHost, publish
 from tests.support.envelopes import an_envelope
 from tests.support.management import quote
 from tests.support.processes import python_module, running
+from tests.support.waiting import eventually
 
 
 def test_the_committed_file_is_what_the_topology_module_generates() -> None:
@@ -75,9 +76,11 @@ def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -
     }
     for queue, policy in expected.items():
         vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
-        assert vhost.management.wait_for(
-            lambda q=vhost_queue: vhost.management.get(q).get("policy"), policy
-        ), queue
+        eventually(
+            lambda q=vhost_queue, p=policy: vhost.management.get(q).get("policy") == p,
+            f"policy {policy} on {queue}",
+            interval=0.2,
+        )
 
 
 def test_the_consumers_declarations_agree_with_the_loaded_definitions(

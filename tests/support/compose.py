@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from tests.support.engine import Engine
 from tests.support.processes import json_lines
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -73,20 +72,6 @@ class ComposeProject:
                     return record
             return None
 
-        return wait_until(
+        return eventually(
             found, f"{service} to log {message!r} {fields}", timeout, lambda: self.logs(service)
         )
-
-
-def wait_until(
-    condition: Callable[[], Any], what: str, timeout: float, context: Callable[[], str] = lambda: ""
-) -> Any:
-    """The first truthy value of ``condition``, polled until ``timeout``; on time out, fails with context."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{context()[-4000:]}")
-        time.sleep(0.25)

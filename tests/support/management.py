@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -54,15 +52,6 @@ class BrokerAdmin:
 
     def delete_vhost(self, vhost: str) -> None:
         self.delete(f"vhosts/{quote(vhost)}")
-
-    def wait_for(self, read: Callable[[], Any], expected: Any, timeout: float = 10) -> bool:
-        """Whether ``read()`` returns ``expected`` within ``timeout``: the API's view lags the broker's."""
-        deadline = time.monotonic() + timeout
-        while read() != expected:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
-        return True
 
     def queue(self, vhost: str, name: str) -> dict[str, Any]:
         return self.get(f"queues/{quote(vhost)}/{quote(name)}")

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import slack
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,16 +45,18 @@ class Process:
         return json_lines(self.log_text())
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Until ``condition``; fails at once, with the log, if the process exits first."""
+
+        def met() -> bool:
             if condition():
-                return
+                return True
             if self.popen.poll() is not None:
                 raise AssertionError(
                     f"{self.argv} exited {self.popen.returncode} before {what}:\n{self.log_text()}"
                 )
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log_text()}")
+            return False
+
+        eventually(met, what, timeout, context=self.log_text)
 
     def wait_for_log(self, message: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
         found: list[dict[str, Any]] = []

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.waiting import eventually
+
 
 @dataclass(frozen=True)
 class RecordedCall:
@@ -81,13 +83,13 @@ class SlackRecorder:
             return [call for call in self.calls if call.path == path]
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 10) -> list[RecordedCall]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The calls to ``path`` once there are ``count`` of them."""
+
+        def enough() -> list[RecordedCall]:
             calls = self.calls_to(path)
-            if len(calls) >= count:
-                return calls
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} call(s) to {path}, got {self.calls_to(path)}")
+            return calls if len(calls) >= count else []
+
+        return eventually(enough, f"{count} call(s) to {path}", timeout)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         recorder = self
