@@ -22,6 +22,7 @@ import pika.exceptions
 import pytest
 
 from tests.support.private_broker import PrivateBroker, PrivateBrokerError, _epmd_names
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -157,27 +158,37 @@ def test_during_a_resource_alarm_publishers_get_connection_blocked_and_after_it_
         raise_alarm()
         assert private_broker.alarms() == {resource}
         published = 0
-        give_up = time.monotonic() + 10
-        while not notices:  # RabbitMQ blocks a connection when it next publishes
-            assert time.monotonic() < give_up, "no connection.blocked within 10 s of the alarm"
+
+        def blocked() -> bool:  # RabbitMQ blocks a connection when it next publishes
+            nonlocal published
             channel.basic_publish("", "alarm.q", b"published during the alarm")
             published += 1
             connection.process_data_events(time_limit=0.2)
+            return bool(notices)
+
+        eventually(blocked, "connection.blocked after the alarm", 10, interval=0)
         assert isinstance(notices[0].method, pika.spec.Connection.Blocked)
         assert notices[0].method.reason == f"low on {resource}"
 
         clear_alarm()
-        give_up = time.monotonic() + 10
-        while len(notices) < 2:
-            assert time.monotonic() < give_up, "no connection.unblocked within 10 s of the alarm clearing"
-            connection.process_data_events(time_limit=0.2)
+        eventually(
+            lambda: connection.process_data_events(time_limit=0.2) or len(notices) >= 2,
+            "connection.unblocked once the alarm cleared",
+            10,
+            interval=0,
+        )
         assert isinstance(notices[1].method, pika.spec.Connection.Unblocked)
         assert private_broker.alarms() == set()
 
-        give_up = time.monotonic() + 5  # what was held back during the alarm now arrives
-        while channel.queue_declare("alarm.q", passive=True).method.message_count < published:
-            assert time.monotonic() < give_up, "messages published during the alarm never arrived"
-            connection.process_data_events(time_limit=0.1)
+        eventually(  # what was held back during the alarm now arrives
+            lambda: (
+                connection.process_data_events(time_limit=0.1)
+                or channel.queue_declare("alarm.q", passive=True).method.message_count >= published
+            ),
+            "the messages published during the alarm in the queue",
+            5,
+            interval=0,
+        )
 
 
 def test_a_boot_that_times_out_says_so_with_the_node_log_and_leaves_nothing_behind() -> None:

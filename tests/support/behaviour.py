@@ -10,7 +10,6 @@ for every request (settled), with the records and what the fake Slack received.
 from __future__ import annotations
 
 import contextlib
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,6 +24,7 @@ from tests.support import http, slack
 from tests.support.broker import VirtualHost
 from tests.support.processes import Process, python_module, running, running_gateway
 from tests.support.recorder import RecordedCall, SlackRecorder
+from tests.support.waiting import eventually
 
 BOLT_BOT = "tests.apps.bolt_bot:flask_app"
 BOLT_BOT_CANDIDATE = "tests.apps.bolt_bot_candidate:flask_app"
@@ -37,16 +37,12 @@ def read_records(
 ) -> list[BehaviourRecord]:
     """The first ``count`` records in stream ``slack.behaviour`` whose fields equal ``match``
     (``consumer="shadow"``), read from the stream's start; waits for them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [
-            record for record in all_records(vhost) if all(getattr(record, k) == v for k, v in match.items())
-        ]
-        if len(found) >= count:
-            return found[:count]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"expected {count} record(s) matching {match}, got {len(found)}: {found}")
-        time.sleep(0.1)
+
+    def enough() -> list[BehaviourRecord]:
+        found = [r for r in all_records(vhost) if all(getattr(r, k) == v for k, v in match.items())]
+        return found[:count] if len(found) >= count else []
+
+    return eventually(enough, f"{count} record(s) matching {match}", timeout, interval=0.1)
 
 
 def all_records(vhost: VirtualHost) -> list[BehaviourRecord]:

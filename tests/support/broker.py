@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from tests.support.management import BrokerAdmin, quote
+from tests.support.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,12 @@ class VirtualHost:
 
         The management API lists a connection only once its stats arrive, so wait for one.
         """
-        deadline = time.monotonic() + timeout
-        while not (connections := self.management.get(f"vhosts/{quote(self.name)}/connections")):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no client connection to vhost {self.name} within {timeout} s")
-            time.sleep(0.2)
+        connections = eventually(
+            lambda: self.management.get(f"vhosts/{quote(self.name)}/connections"),
+            f"a client connection to vhost {self.name} listed",
+            timeout,
+            interval=0.2,
+        )
         for connection in connections:
             self.management.delete(f"connections/{quote(connection['name'])}")
         return len(connections)
