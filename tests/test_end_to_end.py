@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from slack_fanout.envelope import Envelope, Kind, Verification
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import http, slack
 from tests.support.broker import VirtualHost
 from tests.support.processes import Process, python_module, running, running_gateway
@@ -39,10 +38,7 @@ class System:
 @pytest.fixture
 def system(vhost: VirtualHost, tmp_path: Path) -> Iterator[System]:
     recorder = SlackRecorder()
-    with vhost.channel() as channel:  # a third consumer's queue, read directly by the test
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(AUDIT_QUEUE, durable=True)
-        channel.queue_bind(AUDIT_QUEUE, INBOUND_EXCHANGE)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     env = {"AMQP_URL": vhost.amqp_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": f"{recorder.url}/api/"}
     try:
         with (

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from slack_fanout.envelope import Envelope
-from slack_fanout.topology import INBOUND_EXCHANGE, consumer_queue, consumer_queue_arguments
+from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from tests.apps import seed_bot
 from tests.support import http, slack
 from tests.support.broker import VirtualHost
@@ -58,13 +58,9 @@ class System:
 def system(vhost: VirtualHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     monkeypatch.setenv("SEED_SIGNING_SECRET", slack.SIGNING_SECRET)  # for the bot called directly here
     recorder = SlackRecorder()
-    with vhost.channel() as channel:  # a third consumer's queue, read directly by the test
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(AUDIT_QUEUE, durable=True)
-        channel.queue_bind(AUDIT_QUEUE, INBOUND_EXCHANGE)
-        primary = consumer_queue("primary")  # as the primary declares it: it holds requests while it is down
-        channel.queue_declare(primary, durable=True, arguments=consumer_queue_arguments("primary"))
-        channel.queue_bind(primary, INBOUND_EXCHANGE)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
+    # the primary's, as it declares it: it holds requests while the primary is down
+    vhost.bind_to_inbound(consumer_queue("primary"), arguments=consumer_queue_arguments("primary"))
     options = {"REPLY_PASSTHROUGH": "true", "REPLY_DEADLINE_MS": str(DEADLINE_MS)}
     try:
         with running_gateway(vhost.amqp_url, tmp_path / "gateway.log", **options) as (_gateway, url):

@@ -21,7 +21,6 @@ import pytest
 from gateway.socket_mode.envelopes import SocketRequest, http_body
 from slack_fanout.envelope import Envelope
 from slack_fanout.exit_codes import ExitCode
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import http, slack, socket_payloads
 from tests.support.broker import VirtualHost
 from tests.support.private_broker import PrivateBroker
@@ -46,14 +45,6 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield fake
     finally:
         fake.close()
-
-
-def bind_audit_queue(vhost: VirtualHost) -> None:
-    """A third consumer's queue, read directly by the test."""
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(AUDIT_QUEUE, durable=True)
-        channel.queue_bind(AUDIT_QUEUE, INBOUND_EXCHANGE)
 
 
 @contextmanager
@@ -94,7 +85,7 @@ def as_published_over_http(message: bytes) -> bytes:
 def test_every_envelope_type_reaches_every_consumer_as_the_http_gateway_would_have_published_it(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bind_audit_queue(vhost)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     with (
         consumers(vhost.amqp_url, tmp_path, "first", "second") as both,
         running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, gateway_url),
@@ -145,7 +136,7 @@ def test_an_envelope_is_acknowledged_only_once_the_broker_confirmed_it_and_handl
 def test_a_refresh_of_every_connection_loses_no_envelope(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bind_audit_queue(vhost)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     with running_socket_ingress(vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log") as (ingress, _):
         links = fake_slack.wait_for_links(2)
         sent = []
@@ -167,7 +158,7 @@ def test_a_refresh_of_every_connection_loses_no_envelope(
 def test_an_envelope_that_is_no_request_is_acknowledged_and_published_nowhere(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bind_audit_queue(vhost)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     with running_socket_ingress(vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log") as (ingress, _):
         fake_slack.wait_for_links(2)
         unreadable = fake_slack.send("interactive", {"no": "type"})
@@ -181,7 +172,7 @@ def test_an_envelope_that_is_no_request_is_acknowledged_and_published_nowhere(
 def test_too_many_websockets_gives_the_connection_back_for_a_while_and_every_reconnect_is_counted(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bind_audit_queue(vhost)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     with running_socket_ingress(
         vhost.amqp_url, fake_slack.api_url, tmp_path / "ingress.log",
         SOCKET_MODE_RECONNECT_DELAY_MAX_SECONDS="1",
@@ -267,7 +258,7 @@ def what_bolt_answers_over_http(request: SocketRequest) -> dict:
 def test_sigterm_waits_for_the_confirm_in_flight_and_acknowledges_it(
     vhost: VirtualHost, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bind_audit_queue(vhost)
+    vhost.bind_to_inbound(AUDIT_QUEUE)  # a third consumer's queue, read directly by the test
     host, port = vhost.amqp_url.split("@", 1)[1].split("/", 1)[0].split(":")
     proxy = TcpProxy(host, int(port))
     url = vhost.amqp_url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/")

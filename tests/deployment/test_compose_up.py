@@ -25,10 +25,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import http, slack
-from tests.support.compose import ComposeProject, wait_until
+from tests.support.compose import ComposeProject
 from tests.support.engine import Engine, EngineUnavailable, engine_dir, install_missing_packages
 from tests.support.processes import REPO, free_port
 from tests.support.standin_images import ensure
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.compose
 
@@ -159,7 +160,13 @@ def healthy(stack: ComposeProject) -> bool:
 @pytest.fixture(scope="module")
 def running(stack: ComposeProject) -> ComposeProject:
     """Every service up and healthy, each consumer consuming, the gateway ready on the host."""
-    wait_until(lambda: healthy(stack), "every service healthy", 120, lambda: stack.run("ps").stdout)
+    eventually(
+        lambda: healthy(stack),
+        "every service healthy",
+        120,
+        interval=0.25,
+        context=lambda: stack.run("ps").stdout,
+    )
     for service, name in CONSUMERS.items():
         stack.wait_for_log(service, "consuming", consumer=name)
     assert http.get(url(stack, "GATEWAY_PORT", "/readyz")).status == 200
@@ -250,10 +257,17 @@ def test_a_broker_restart_under_a_trickle_of_requests_loses_none_that_got_a_200(
 ) -> None:
     trickle = Trickle(url(running, "GATEWAY_PORT"))
     try:
-        wait_until(lambda: len(trickle.accepted) >= 5, "requests accepted before the restart", 60)
+        eventually(
+            lambda: len(trickle.accepted) >= 5, "requests accepted before the restart", 60, interval=0.25
+        )
         running.run("restart", "rabbitmq", timeout=180)
         after = len(trickle.accepted)
-        wait_until(lambda: len(trickle.accepted) >= after + 5, "requests accepted after the restart", 120)
+        eventually(
+            lambda: len(trickle.accepted) >= after + 5,
+            "requests accepted after the restart",
+            120,
+            interval=0.25,
+        )
     finally:
         trickle.stop()
 
@@ -262,8 +276,8 @@ def test_a_broker_restart_under_a_trickle_of_requests_loses_none_that_got_a_200(
         return set(result.stdout.split())
 
     missing = lambda: set(trickle.accepted) - answered()  # noqa: E731
-    wait_until(lambda: not missing(), "every accepted request handled by the primary", 120,
-               lambda: f"missing {sorted(missing())}")  # fmt: skip
+    eventually(lambda: not missing(), "every accepted request handled by the primary", 120, interval=0.25,
+               context=lambda: f"missing {sorted(missing())}")  # fmt: skip
 
 
 def add_the_readmes_consumer(stack: ComposeProject) -> None:
@@ -297,4 +311,6 @@ def test_a_consumer_added_as_the_readme_shows_receives_every_request(running: Co
         connections = get_json(f"{url(running, 'RABBITMQ_MANAGEMENT_PORT')}/api/connections", admin(running))
         return {connection["user"] for connection in connections}  # type: ignore[attr-defined]
 
-    wait_until(lambda: "audit" in users_connected(), "the consumer connected as its own user", 60)
+    eventually(
+        lambda: "audit" in users_connected(), "the consumer connected as its own user", 60, interval=0.25
+    )

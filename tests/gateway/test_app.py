@@ -12,7 +12,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from slack_fanout.envelope import Envelope
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import VirtualHost
 from tests.support.gateway import gateway_app
@@ -30,12 +29,7 @@ def app(vhost: VirtualHost) -> Iterator[Flask]:
 
 @pytest.fixture
 def bound_queues(vhost: VirtualHost) -> tuple[str, ...]:
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        for queue in QUEUES:
-            channel.queue_declare(queue, durable=True)
-            channel.queue_bind(queue, INBOUND_EXCHANGE)
-    return QUEUES
+    return vhost.bind_to_inbound(*QUEUES)
 
 
 def post(client: FlaskClient, request: slack.SlackRequest):

@@ -21,17 +21,10 @@ from tests.support.broker import VirtualHost
 from tests.support.processes import REPO, Process, free_port, http_ok, running, running_gateway, slack_fanout
 
 
-def bind_queue(vhost: VirtualHost, queue: str) -> None:
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(queue, durable=True)
-        channel.queue_bind(queue, INBOUND_EXCHANGE)
-
-
 def test_gunicorn_serves_the_gateway_and_publishes_confirmed_messages(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
-    bind_queue(vhost, "test.audit")
+    vhost.bind_to_inbound("test.audit")
     with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, url):
         assert http.get(f"{url}/readyz").status == 200
         request = slack.signed(slack.slash_command(), slack.FORM)
@@ -117,7 +110,7 @@ def test_gunicorn_options_pass_through_and_win_over_the_settings(vhost: VirtualH
 
 
 def test_metrics_add_up_every_worker(vhost: VirtualHost, tmp_path: Path) -> None:
-    bind_queue(vhost, "test.audit")
+    vhost.bind_to_inbound("test.audit")
     with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, url):
         for _ in range(6):
             assert http.post(url, slack.signed(slack.slash_command(), slack.FORM)).status == 200
@@ -130,7 +123,7 @@ def test_metrics_add_up_every_worker(vhost: VirtualHost, tmp_path: Path) -> None
 
 
 def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHost, tmp_path: Path) -> None:
-    bind_queue(vhost, "test.audit")
+    vhost.bind_to_inbound("test.audit")
     outcomes: list[tuple[str, object]] = []
     stop = threading.Event()
 
@@ -176,7 +169,7 @@ def worker_rss_kb(gateway: Process) -> int:
 
 
 def test_a_stream_of_hostile_requests_does_not_grow_the_worker(vhost: VirtualHost, tmp_path: Path) -> None:
-    bind_queue(vhost, "test.audit")
+    vhost.bind_to_inbound("test.audit")
     hostile = [
         slack.signed(b"\xff\xfe" * 500, slack.FORM),
         slack.signed(b"[" * 50_000, slack.JSON),

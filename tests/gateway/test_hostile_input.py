@@ -17,7 +17,6 @@ from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
 from tests.support.gateway import gateway_app
@@ -51,10 +50,7 @@ def hostile_vhost(broker: Broker) -> Iterator[VirtualHost]:
     name = f"test-hostile-input-{uuid.uuid4().hex[:8]}"
     broker.management.create_vhost(name)
     vhost = broker.virtual_host(name, connection_name="hostile input")
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(QUEUE, durable=True)
-        channel.queue_bind(QUEUE, INBOUND_EXCHANGE)
+    vhost.bind_to_inbound(QUEUE)
     yield vhost
     broker.management.delete_vhost(name)
 

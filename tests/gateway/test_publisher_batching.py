@@ -9,7 +9,6 @@ import pika
 import pytest
 
 from bench.broker_probe import BODY, probe
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support.broker import Broker, VirtualHost
 
 QUEUE = "batching.inbox"
@@ -19,10 +18,7 @@ BATCH = 20
 def test_publishes_inside_a_batch_reach_the_broker_in_one_write_and_are_all_confirmed(
     broker: Broker, vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(QUEUE, durable=True)
-        channel.queue_bind(QUEUE, INBOUND_EXCHANGE)
+    vhost.bind_to_inbound(QUEUE)
     writes: list[bytes] = []
     plain_emit = pika.SelectConnection._adapter_emit_data
 

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT, bind
+from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT
 from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
 from tests.support.gateway import gateway_app
@@ -26,7 +26,7 @@ from tests.support.waiting import eventually
 @pytest.fixture
 def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[Flask]:
     urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
-    bind(vhost, "test.q")
+    vhost.bind_to_inbound("test.q")
     with gateway_app(urls, publish_timeout_seconds=CONFIRM_TIMEOUT) as app:
         yield app
 

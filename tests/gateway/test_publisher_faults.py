@@ -13,9 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
-from tests.support.broker import Broker, VirtualHost
+from tests.support.broker import Broker, VirtualHost, bind_to_inbound
 from tests.support.gateway import gateway_app
 from tests.support.private_broker import PrivateBroker
 from tests.support.tcp_proxy import TcpProxy
@@ -44,13 +43,6 @@ def app(broker: Broker, vhost: VirtualHost, proxy: TcpProxy) -> Iterator[Flask]:
         yield app
 
 
-def bind(vhost: VirtualHost, queue: str, **arguments: object) -> None:
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare(queue, durable=True, arguments=arguments or None)
-        channel.queue_bind(queue, INBOUND_EXCHANGE)
-
-
 def post_slash_command(client: FlaskClient) -> tuple[int, str, float]:
     request = slack.signed(slack.slash_command(), slack.FORM)
     started = time.monotonic()
@@ -62,7 +54,7 @@ def post_slash_command(client: FlaskClient) -> tuple[int, str, float]:
 def test_a_broker_that_stops_answering_gets_a_503_at_the_confirm_timeout(
     app: Flask, vhost: VirtualHost, proxy: TcpProxy
 ) -> None:
-    bind(vhost, "test.q")
+    vhost.bind_to_inbound("test.q")
     client = app.test_client()
     assert post_slash_command(client)[0] == 200
     proxy.freeze()
@@ -76,7 +68,7 @@ def test_a_broker_that_stops_answering_gets_a_503_at_the_confirm_timeout(
 def test_a_lost_connection_gives_fast_503s_then_200s_once_reconnected(
     app: Flask, vhost: VirtualHost, proxy: TcpProxy
 ) -> None:
-    bind(vhost, "test.q")
+    vhost.bind_to_inbound("test.q")
     client = app.test_client()
     assert post_slash_command(client)[0] == 200
     proxy.cut()
@@ -94,7 +86,7 @@ def test_a_lost_connection_gives_fast_503s_then_200s_once_reconnected(
 
 
 def test_a_message_the_broker_nacks_gets_a_503(app: Flask, vhost: VirtualHost) -> None:
-    bind(vhost, "test.full", **{"x-max-length": 1, "x-overflow": "reject-publish"})
+    vhost.bind_to_inbound("test.full", arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
     client = app.test_client()
     assert post_slash_command(client)[0] == 200
     assert post_slash_command(client)[:2] == (503, "publish_nacked")
@@ -104,7 +96,7 @@ def test_a_message_the_broker_nacks_gets_a_503(app: Flask, vhost: VirtualHost) -
 def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
     broker: Broker, vhost: VirtualHost, proxy: TcpProxy
 ) -> None:
-    bind(vhost, "test.q")
+    vhost.bind_to_inbound("test.q")
     with through_proxy(broker, vhost, proxy, max_in_flight=1) as app:
         client = app.test_client()
         try:
@@ -124,10 +116,7 @@ def test_past_its_in_flight_limit_a_worker_sheds_load_at_once(
 def app_on_private_broker(private_broker: PrivateBroker) -> AbstractContextManager[Flask]:
     """The gateway app on a node of the test's own, with a durable quorum queue bound to its exchange."""
     with pika.BlockingConnection(pika.URLParameters(private_broker.amqp_url)) as connection:
-        channel = connection.channel()
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        channel.queue_declare("test.q", durable=True, arguments={"x-queue-type": "quorum"})
-        channel.queue_bind("test.q", INBOUND_EXCHANGE)
+        bind_to_inbound(connection.channel(), "test.q", arguments={"x-queue-type": "quorum"})
     return gateway_app(private_broker.amqp_url, publish_timeout_seconds=CONFIRM_TIMEOUT)
 
 

@@ -16,7 +16,6 @@ from gateway.replies import ReplyBreaker, ReplyOutcome, judge, waits_for_reply, 
 from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope, Kind, Reply
 from slack_fanout.settings import ConfigError, load_settings
-from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support import slack
 from tests.support.broker import VirtualHost
 from tests.support.envelopes import an_envelope
@@ -61,11 +60,7 @@ class Replier:
 
 @pytest.fixture
 def app(vhost: VirtualHost) -> Iterator[Flask]:
-    with vhost.channel() as channel:
-        channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
-        for queue in (QUEUE, "test.shadow"):
-            channel.queue_declare(queue, durable=True)
-            channel.queue_bind(queue, INBOUND_EXCHANGE)
+    vhost.bind_to_inbound(QUEUE, "test.shadow")
     with gateway_app(vhost.amqp_url, reply_passthrough=True, reply_deadline_ms=DEADLINE_MS) as app:
         yield app
 

@@ -6,12 +6,23 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from slack_fanout.topology import INBOUND_EXCHANGE
 from tests.support.management import BrokerAdmin, quote
 from tests.support.waiting import eventually
+
+
+def bind_to_inbound(channel: BlockingChannel, *queues: str, arguments: dict[str, Any] | None = None) -> None:
+    """``queues`` declared, durable, and bound to the gateway's exchange (declared too, as the
+    gateway does on a broker without the definitions): a test's stand-ins for consumers."""
+    channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
+    for queue in queues:
+        channel.queue_declare(queue, durable=True, arguments=arguments)
+        channel.queue_bind(queue, INBOUND_EXCHANGE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ class VirtualHost:
         finally:
             if connection.is_open:  # the broker closes it after a reject on a stream (behaviour.all_records)
                 connection.close()
+
+    def bind_to_inbound(self, *queues: str, arguments: dict[str, Any] | None = None) -> tuple[str, ...]:
+        """``bind_to_inbound`` in this vhost; returns the queues."""
+        with self.channel() as channel:
+            bind_to_inbound(channel, *queues, arguments=arguments)
+        return queues
 
     def drain(self, queue: str) -> list[bytes]:
         """Every message now in ``queue``, removed from it, oldest first."""

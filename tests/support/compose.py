@@ -73,5 +73,9 @@ class ComposeProject:
             return None
 
         return eventually(
-            found, f"{service} to log {message!r} {fields}", timeout, lambda: self.logs(service)
+            found,
+            f"{service} to log {message!r} {fields}",
+            timeout,
+            interval=0.25,
+            context=lambda: self.logs(service),
         )
