@@ -257,6 +257,8 @@ class _Message:
     tag: int
     properties: BasicProperties
     body: bytes
+    retries: int
+    """Retries this consumer made of it before (``RETRIES_HEADER``), read once on delivery."""
 
 
 class _Session:
@@ -306,7 +308,7 @@ class _Session:
         left = retries_left(retries, self._config.retry_delays_ms)
         may_repeat = method.redelivered or topology.REPLAYED_HEADER in (properties.headers or {})
         delivery = Delivery(body, retries, left, properties.reply_to, may_repeat)
-        message = _Message(channel, method.delivery_tag, properties, body)
+        message = _Message(channel, method.delivery_tag, properties, body, retries)
         self._consuming_channel = channel
         self._unacked.append(method.delivery_tag)
         with self._outcomes_lock:
@@ -454,11 +456,10 @@ class _Session:
         Raises ``CopyNotAccepted`` when the broker refuses it, before the original is acknowledged.
         """
         assert self._retry_channel is not None
-        retries = _retries(message.properties)
-        home = next_home(self._name, result.outcome, retries, self._config.retry_delays_ms)
+        home = next_home(self._name, result.outcome, message.retries, self._config.retry_delays_ms)
         headers = {
             **(message.properties.headers or {}),
-            RETRIES_HEADER: retries + 1,
+            RETRIES_HEADER: message.retries + 1,
             ERROR_HEADER: result.error,
         }
         headers.pop("x-delivery-count", None)

@@ -132,14 +132,13 @@ class ReplyRegistry:
         with self._lock:
             self._waiting.pop(correlation_id, None)
 
-    def deliver(self, correlation_id: str | None, reply: Reply) -> bool:
-        """False, counted and logged as late, when nobody waits any more (the deadline passed, or a
-        second reply)."""
+    def deliver(self, correlation_id: str | None, reply: Reply) -> None:
+        """To the request waiting for it; counted and logged as late when none waits any more (the
+        deadline passed, or a second reply)."""
         with self._lock:
             waiter = self._waiting.pop(correlation_id or "", None)
         if waiter is None:
             metrics.REPLIES.labels(ReplyOutcome.LATE.value).inc()
             log.info("reply after the deadline dropped", extra={"envelope_id": correlation_id})
-            return False
+            return
         waiter.fill(reply)
-        return True
