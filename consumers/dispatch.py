@@ -98,6 +98,14 @@ class Dispatcher:
         self._recorder = recorder
 
     def process(self, delivery: Delivery) -> Result:
+        """Run the handler on one delivery and name the outcome; counted, with where a failure goes next."""
+        result = self._handle(delivery)
+        if result.outcome is not Outcome.ACK:
+            parked_for_retry = result.outcome is Outcome.RETRY and delivery.retries_left > 0
+            metrics.MESSAGES.labels(self._consumer, "retried" if parked_for_retry else "dead_lettered").inc()
+        return result
+
+    def _handle(self, delivery: Delivery) -> Result:
         started = time.perf_counter()
         fields: dict[str, Any] = {
             "consumer": self._consumer,

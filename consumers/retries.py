@@ -1,4 +1,5 @@
-"""Where a message that was not handled goes next: a retry queue after a delay, or the dead letters.
+"""Where a message that was not handled goes next (a retry queue after a delay, or the dead letters),
+and what its copy carries.
 
 Pure policy: the runtime publishes the copy to the home this module names, through the
 consumer's retry exchange (``topology.retry_exchange``), and acknowledges the original only
@@ -8,9 +9,17 @@ once the broker has confirmed the copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from consumers.dispatch import Outcome
 from slack_fanout import topology
+
+RETRIES_HEADER = "x-slack-fanout-retries"
+"""Retries this consumer has already made of a message: per-consumer state, so it lives in a header
+of the consumer's own copy, never in the body every consumer shares."""
+
+ERROR_HEADER = "x-slack-fanout-error"
+"""Why the last attempt failed, on the consumer's retried and dead-lettered copies."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +53,17 @@ def next_home(name: str, outcome: Outcome, retries_made: int, delays_ms: tuple[i
 def retries_left(retries_made: int, delays_ms: tuple[int, ...]) -> int:
     """Retries still to come if the attempt after ``retries_made`` retries fails; 0: it is the last."""
     return max(len(delays_ms) - retries_made, 0)
+
+
+def retries_made(headers: dict[str, Any] | None) -> int:
+    """The count a copy carries (``RETRIES_HEADER``); 0 for a first delivery or a header not ours."""
+    value = (headers or {}).get(RETRIES_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def copy_headers(headers: dict[str, Any] | None, retries_made: int, error: str | None) -> dict[str, Any]:
+    """The headers of the copy parked after a failed attempt: the original's, the count one up and
+    the error. Without the broker's ``x-delivery-count``, which belongs to the original's queue."""
+    copied = {**(headers or {}), RETRIES_HEADER: retries_made + 1, ERROR_HEADER: error}
+    copied.pop("x-delivery-count", None)
+    return copied

@@ -37,6 +37,7 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.web import WebClient
 
 from gateway.socket_mode import metrics
+from slack_fanout.backoff import Backoff
 from slack_fanout.exit_codes import ExitCode
 
 log = logging.getLogger(__name__)
@@ -95,25 +96,6 @@ class _EndOfStreamIsReset:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
-
-
-class Backoff:
-    """0.5 s, 1 s, 2 s … up to ``maximum``; back to the start once a connection was greeted."""
-
-    def __init__(self, minimum: float = 0.5, maximum: float = 30.0) -> None:
-        self._minimum, self._maximum = minimum, maximum
-        self._next = minimum
-
-    def delay(self) -> float:
-        delay, self._next = self._next, min(self._next * 2, self._maximum)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self._minimum
-
-    @property
-    def longest(self) -> float:
-        return self._maximum
 
 
 def disconnect_reason(raw_message: str) -> str | None:

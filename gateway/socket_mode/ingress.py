@@ -27,9 +27,10 @@ from gateway.publisher import Publisher
 from gateway.relay import publish_awaiting_reply, report_published
 from gateway.replies import ReplyBreaker, ReplyOutcome, waits_for_reply
 from gateway.socket_mode import metrics
-from gateway.socket_mode.connection import Backoff, IngressStopped, SocketConnection
+from gateway.socket_mode.connection import IngressStopped, SocketConnection
 from gateway.socket_mode.envelopes import MEDIA_TYPES, SocketRequest, UnusableReply, ack, to_envelope
 from gateway.socket_mode.settings import SocketModeSettings
+from slack_fanout.backoff import Backoff
 from slack_fanout.envelope import Envelope, Reply
 
 log = logging.getLogger(__name__)
