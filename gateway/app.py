@@ -15,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import extensions, metrics
 from gateway.errors import GatewayError, PayloadTooLarge, PublishFailed
-from gateway.publisher import EnvelopePublisher, Publisher
+from gateway.extensions import EnvelopePublisher
+from gateway.publisher import Publisher
 from gateway.replies import ReplyBreaker
 from gateway.settings import GatewaySettings
 from gateway.verification import RequestVerifier

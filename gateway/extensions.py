@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask, current_app
 
+from slack_fanout.envelope import Envelope, Reply
+
 if TYPE_CHECKING:
-    from gateway.publisher import EnvelopePublisher
     from gateway.replies import ReplyBreaker
     from gateway.settings import GatewaySettings
     from gateway.verification import RequestVerifier
+
+
+class EnvelopePublisher(Protocol):
+    """What the app needs of a publisher (``gateway.publisher``; the benchmark swaps in its baseline)."""
+
+    def publish(self, envelope: Envelope) -> None: ...
+    def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None: ...
+    def ready(self) -> bool: ...
+    def start(self) -> None: ...
+    def close(self, timeout: float = ...) -> None: ...
+
 
 SETTINGS = "slack_fanout.settings"
 VERIFIER = "slack_fanout.verifier"

@@ -19,9 +19,16 @@ _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in _os.environ
 if _OWN_METRICS_DIR:
     _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="slack-fanout-metrics-")
 
+import logging as _logging  # noqa: E402
+
+import pika as _pika  # noqa: E402
+from pika.exceptions import ChannelClosedByBroker as _ChannelClosedByBroker  # noqa: E402
+
+from gateway.publisher import EXCHANGE_MISSING as _EXCHANGE_MISSING  # noqa: E402
 from gateway.settings import GatewaySettings as _GatewaySettings  # noqa: E402
 from slack_fanout.amqp import LoginRefused as _LoginRefused  # noqa: E402
 from slack_fanout.amqp import check_login as _check_login  # noqa: E402
+from slack_fanout.amqp import ensure_inbound_exchange as _ensure_inbound_exchange  # noqa: E402
 from slack_fanout.exit_codes import ExitCode as _ExitCode  # noqa: E402
 from slack_fanout.logs import configure_logging as _configure_logging  # noqa: E402
 from slack_fanout.settings import ConfigError as _ConfigError  # noqa: E402
@@ -43,11 +50,21 @@ def _login_or_exit(settings: _GatewaySettings) -> None:
     ever publish. An unreachable broker is no reason to stop: the workers keep trying (503 meanwhile)."""
     try:
         for url in _secret_values(settings.amqp_url):  # the first node that answers says
-            if _check_login(url, "slack-fanout gateway login check"):
+            if _check_login(url, "slack-fanout gateway login check", then=_exchange_where_permitted):
                 break
     except _LoginRefused as error:
         print(f"slack-fanout gateway: {error}", file=_sys.stderr)
         _sys.exit(_ExitCode.LOGIN_REFUSED)
+
+
+def _exchange_where_permitted(connection: "_pika.BlockingConnection") -> None:
+    """A broker booted without the definitions (a development one) has no exchange: declared here
+    where the gateway's user may. Where it may not, the workers stay not ready and say which command
+    creates it; the publishers themselves only ever check it."""
+    try:
+        _ensure_inbound_exchange(connection)
+    except _ChannelClosedByBroker as error:
+        _logging.getLogger("gateway").warning(_EXCHANGE_MISSING, extra={"broker": error.reply_text})
 
 
 _settings = _settings_or_exit()
@@ -68,7 +85,7 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Connect and declare the exchange now; an unreachable broker means 503s until it is back."""
+    """Connect now; an unreachable broker means 503s until it is back."""
     from gateway.extensions import publisher_of
 
     publisher_of(worker.wsgi).start()

@@ -1,20 +1,10 @@
 """Publishing envelopes to the fanout exchange, each one confirmed by the broker.
 
-The gateway's promise rests here: ``publish`` returns only once RabbitMQ has confirmed the
-persistent message, which it does after routing it to every bound queue. Every other
-outcome raises a ``PublishFailed``, answered with 503 so that Slack retries.
-
-Each gunicorn worker process has one ``Publisher``: a thread that owns the pika
-connection (made after the fork, since a connection does not survive one), services its
-heartbeats and pipelines the publishes of all the worker's request threads, each of which
-waits only for its own confirm. Confirms for many messages in flight are what let the
-broker batch its disk writes; one blocking publish at a time cannot.
-
-Given several nodes (a cluster), the publisher connects to one at a time and, when that
-fails or the connection is lost, goes straight on to the next (``slack_fanout.failover``);
-it backs off only once every node has failed in a row. (pika's own multi-endpoint connection
-workflow would not keep the batching connection's callbacks as they are, and tries its list
-from the top every time.) While no node accepts, requests get an immediate 503.
+``publish`` returns only once RabbitMQ has confirmed the persistent message, which it does
+after routing it to every bound queue; any other outcome raises a ``PublishFailed``, answered
+with 503 so that Slack retries. One ``Publisher`` per gunicorn worker: an I/O thread owns the
+connection and pipelines the publishes of all request threads, each waiting for its own
+confirm. Why, and how it fails over between nodes: docs/architecture.md, "The gateway's publisher".
 """
 
 from __future__ import annotations
@@ -23,10 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
-from enum import Enum
-from typing import Protocol
 
 import pika
 from pika.channel import Channel
@@ -37,30 +24,19 @@ from pika.spec import NOT_FOUND
 from gateway import metrics
 from gateway.batching_connection import BatchingConnection
 from gateway.confirms import ConfirmTracker, PendingConfirm
-from gateway.errors import BrokerBlocked, BrokerUnreachable, GatewayOverloaded, ShuttingDown
+from gateway.errors import BrokerUnreachable
+from gateway.link import Link, LinkState
+from gateway.outbox import Outbox
 from gateway.replies import ReplyRegistry
-from slack_fanout.envelope import CONTENT_TYPE, Envelope, Reply
+from slack_fanout.amqp import envelope_properties
+from slack_fanout.backoff import Backoff
+from slack_fanout.envelope import Envelope, Reply
 from slack_fanout.failover import NodeRotation, node_address
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
 
-
-class EnvelopePublisher(Protocol):
-    """What the app needs of a publisher (the benchmark swaps in its baseline)."""
-
-    def publish(self, envelope: Envelope) -> None: ...
-    def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None: ...
-    def ready(self) -> bool: ...
-    def start(self) -> None: ...
-    def close(self, timeout: float = ...) -> None: ...
-
-
-class LinkState(Enum):
-    CONNECTING = "connecting"
-    READY = "ready"
-    DOWN = "down"
-    CLOSED = "closed"
+EXCHANGE_MISSING = f"the exchange {INBOUND_EXCHANGE} does not exist: create it with `slack-fanout apply`"
 
 
 @dataclass(frozen=True)
@@ -78,24 +54,17 @@ class Publisher:
 
     def __init__(self, config: PublisherConfig) -> None:
         self._config = config
-        self._lock = threading.Lock()
+        self._link = Link()
         self._pid: int | None = None
         self._thread: threading.Thread | None = None
-        self._state = LinkState.CONNECTING
-        self._state_changed = threading.Condition(self._lock)
-        self._blocked = False
-        self._in_flight = 0
-        # Publishes handed over by request threads, drained by the I/O thread in batches: one
-        # wake-up of the I/O thread serves every publish queued meanwhile.
-        self._outbox: deque[tuple[PendingConfirm, bytes, pika.BasicProperties]] = deque()
-        self._drain_scheduled = False
+        self._outbox = Outbox(config.max_in_flight)
         self._closing = threading.Event()
         self._connection: BatchingConnection | None = None
         self._channel: Channel | None = None
         self._tracker = ConfirmTracker()
         self._nodes = NodeRotation(config.amqp_urls)
+        self._backoff = Backoff(config.reconnect_delay_min, config.reconnect_delay_max)
         self._reached_ready = False
-        self._checking_exchange = False
         self._replies = ReplyRegistry()
 
     # Request threads ---------------------------------------------------------------
@@ -112,26 +81,17 @@ class Publisher:
         metrics.PUBLISHED.inc()
 
     def _publish(self, envelope: Envelope, deadline: float) -> None:
-        self._raise_unless_usable(deadline)
+        self._start_if_needed()
+        self._link.raise_unless_usable(deadline)
         pending = PendingConfirm(envelope.id)
-        message = (pending, envelope.encode(), message_properties(envelope))
-        with self._lock:
-            # Checked again under the lock: a link lost meanwhile has already failed the outbox.
-            connection = self._connection
-            if self._state is not LinkState.READY or connection is None:
-                raise BrokerUnreachable("the broker connection was lost")
-            if self._in_flight >= self._config.max_in_flight:
-                raise GatewayOverloaded(f"{self._in_flight} publishes already await confirms")
-            self._in_flight += 1
-            self._outbox.append(message)
-            wake_io_thread, self._drain_scheduled = not self._drain_scheduled, True
+        wake_io_thread = self._outbox.put((pending, envelope.encode(), envelope_properties(envelope)))
         try:
-            if wake_io_thread:
+            connection = self._connection  # read after the put: the link was up, so this is its connection
+            if wake_io_thread and connection is not None:
                 connection.ioloop.add_callback_threadsafe(self._drain_outbox)
             pending.wait(deadline - time.monotonic())
         finally:
-            with self._lock:
-                self._in_flight -= 1
+            self._outbox.done()
 
     def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None:
         """Publish (confirmed, as ``publish``), then wait until ``reply_deadline`` for a consumer's answer.
@@ -150,8 +110,8 @@ class Publisher:
 
     def ready(self) -> bool:
         """Whether a publish would be attempted now (connected, channel open, not blocked by an alarm)."""
-        self._await_link(time.monotonic() + self._config.confirm_timeout)
-        return self._state is LinkState.READY and not self._blocked
+        self._start_if_needed()
+        return self._link.usable(time.monotonic() + self._config.confirm_timeout)
 
     def start(self) -> None:
         """Connect now (gunicorn calls this after the fork); otherwise the first publish does."""
@@ -159,12 +119,12 @@ class Publisher:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop taking publishes, let those in flight be confirmed, then close the connection."""
-        with self._lock:
+        with self._link.lock:
             if self._thread is None or self._pid != os.getpid():
                 return
-            self._set_state(LinkState.CLOSED)
+            self._link.close()
         give_up = time.monotonic() + timeout
-        while self._in_flight and time.monotonic() < give_up:
+        while self._outbox.in_flight and time.monotonic() < give_up:
             time.sleep(0.01)
         self._closing.set()
         connection = self._connection
@@ -172,37 +132,21 @@ class Publisher:
             connection.ioloop.add_callback_threadsafe(self._close_connection)
         self._thread.join(max(give_up - time.monotonic(), 0.5))
 
-    def _raise_unless_usable(self, deadline: float) -> None:
-        state = self._await_link(deadline)
-        if state is LinkState.CLOSED:
-            raise ShuttingDown("the gateway is shutting down")
-        if state is not LinkState.READY:
-            raise BrokerUnreachable("the broker is unreachable")
-        if self._blocked:
-            raise BrokerBlocked("the broker is blocking publishers (memory or disk alarm)")
-
-    def _await_link(self, deadline: float) -> LinkState:
-        """The link's state once it is no longer connecting, or at ``deadline``."""
-        self._start_if_needed()
-        with self._lock:
-            while self._state is LinkState.CONNECTING and time.monotonic() < deadline:
-                self._state_changed.wait(deadline - time.monotonic())
-            return self._state
-
     def _start_if_needed(self) -> None:
-        with self._lock:
+        if self._pid == os.getpid():
+            return
+        with self._link.lock:
             if self._pid == os.getpid():
                 return
             # First use, or first use since a fork: the parent's thread and socket are not ours.
             self._pid = os.getpid()
-            self._state = LinkState.CONNECTING
+            self._link = Link()
             self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
             self._thread.start()
 
     # I/O thread --------------------------------------------------------------------
 
     def _run(self) -> None:
-        delay = self._config.reconnect_delay_min
         while not self._closing.is_set():
             connection = self._connect()
             connection.ioloop.start()  # returns once the connection has closed or failed to open
@@ -210,15 +154,15 @@ class Publisher:
                 break
             if self._reached_ready:
                 self._nodes.connected()
-                delay = self._config.reconnect_delay_min
+                self._backoff.reset()
             failed = node_address(self._nodes.current())
             if not self._nodes.move_on():
                 upcoming = node_address(self._nodes.current())
                 log.warning("trying the next broker node", extra={"failed": failed, "next": upcoming})
                 continue
+            delay = self._backoff.delay()
             log.warning("reconnecting to broker", extra={"retry_in_s": round(delay, 2)})
             self._closing.wait(delay)
-            delay = min(delay * 2, self._config.reconnect_delay_max)
         log.info("publisher stopped")
 
     def _connect(self) -> pika.SelectConnection:
@@ -228,9 +172,8 @@ class Publisher:
         # An alarm blocks publishers indefinitely; past this, drop the connection and start over.
         parameters.blocked_connection_timeout = 60
         parameters.client_properties = {"connection_name": f"slack-fanout gateway {os.getpid()}"}
-        with self._lock:
-            if self._state is not LinkState.CLOSED:
-                self._set_state(LinkState.CONNECTING)
+        with self._link.lock:
+            self._link.set(LinkState.CONNECTING)
         self._reached_ready = False
         self._connection = BatchingConnection(
             parameters,
@@ -247,25 +190,13 @@ class Publisher:
 
     def _on_channel_open(self, channel: Channel) -> None:
         """Check the exchange passively: the gateway's broker user may publish to it, not declare it."""
-        self._use_channel(channel)
-        self._checking_exchange = True
-        channel.exchange_declare(INBOUND_EXCHANGE, passive=True, callback=self._on_exchange_declared)
-
-    def _declare_exchange(self, channel: Channel) -> None:
-        """A broker that booted without the definitions has no exchange: declare it (needs configure)."""
-        self._use_channel(channel)
-        channel.exchange_declare(
-            INBOUND_EXCHANGE, exchange_type="fanout", durable=True, callback=self._on_exchange_declared
-        )
-
-    def _use_channel(self, channel: Channel) -> None:
         self._channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
+        channel.exchange_declare(INBOUND_EXCHANGE, passive=True, callback=self._on_exchange_found)
 
-    def _on_exchange_declared(self, _frame: Method) -> None:
+    def _on_exchange_found(self, _frame: Method) -> None:
         assert self._channel is not None
-        self._checking_exchange = False
         self._tracker = ConfirmTracker()
         self._channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
 
@@ -278,20 +209,16 @@ class Publisher:
 
     def _on_link_ready(self, _frame: Method) -> None:
         self._reached_ready = True
-        with self._lock:
-            if self._state is not LinkState.CLOSED:
-                self._set_state(LinkState.READY)
+        self._outbox.open()
+        with self._link.lock:
+            self._link.set(LinkState.READY)
         node = node_address(self._nodes.current())
         log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE, "node": node})
 
     def _drain_outbox(self) -> None:
-        with self._lock:
-            batch = list(self._outbox)
-            self._outbox.clear()
-            self._drain_scheduled = False
         assert self._connection is not None
         with self._connection.batched():
-            for pending, body, properties in batch:
+            for pending, body, properties in self._outbox.drain():
                 self._send(pending, body, properties)
 
     def _send(self, pending: PendingConfirm, body: bytes, properties: pika.BasicProperties) -> None:
@@ -329,20 +256,16 @@ class Publisher:
         )
 
     def _on_blocked(self, _connection: object, _frame: object) -> None:
-        self._blocked = True
+        self._link.blocked = True
         log.warning("broker blocked publishers (resource alarm)")
 
     def _on_unblocked(self, _connection: object, _frame: object) -> None:
-        self._blocked = False
+        self._link.blocked = False
         log.info("broker unblocked publishers")
 
     def _on_channel_closed(self, _channel: Channel, reason: Exception) -> None:
         exchange_missing = isinstance(reason, ChannelClosedByBroker) and reason.reply_code == NOT_FOUND
-        if self._checking_exchange and exchange_missing and self._connection is not None:
-            self._checking_exchange, self._channel = False, None  # the failed check closed the channel
-            self._connection.channel(on_open_callback=self._declare_exchange)
-            return
-        self._lose_link(f"channel closed: {reason}")
+        self._lose_link(EXCHANGE_MISSING if exchange_missing else f"channel closed: {reason}")
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
@@ -356,41 +279,17 @@ class Publisher:
 
     def _lose_link(self, why: str) -> None:
         self._channel = None
-        self._blocked = False
+        self._link.blocked = False
         lost = BrokerUnreachable("the broker connection was lost before the confirm")
         self._tracker.fail_all(lost)
-        with self._lock:
-            for pending, _body, _properties in self._outbox:
-                pending.resolve(lost)
-            self._outbox.clear()
-            self._drain_scheduled = False
-            if self._state is not LinkState.CLOSED:
-                if self._state is not LinkState.DOWN:
-                    log.warning("broker link down", extra={"reason": why[:200]})
-                self._set_state(LinkState.DOWN)
+        self._outbox.shut(lost)
+        with self._link.lock:
+            changed = self._link.set(LinkState.DOWN)
+        if changed:
+            log.warning("broker link down", extra={"reason": why[:200]})
 
     def _close_connection(self) -> None:
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
         elif self._connection is not None:
             self._connection.ioloop.stop()
-
-    def _set_state(self, state: LinkState) -> None:
-        """Caller holds the lock."""
-        self._state = state
-        self._state_changed.notify_all()
-
-
-def message_properties(envelope: Envelope) -> pika.BasicProperties:
-    """Persistent, and labelled so the management UI's \"Get messages\" shows what each one is."""
-    wants_reply = envelope.reply_by is not None
-    return pika.BasicProperties(
-        content_type=CONTENT_TYPE,
-        delivery_mode=pika.DeliveryMode.Persistent,
-        message_id=envelope.id,
-        timestamp=int(envelope.received_at.timestamp()),
-        type=envelope.kind.value,
-        app_id="slack-fanout-gateway",
-        reply_to=DIRECT_REPLY_TO if wants_reply else None,
-        correlation_id=envelope.id if wants_reply else None,
-    )

@@ -12,7 +12,7 @@ import logging
 import time
 
 from gateway import metrics
-from gateway.publisher import EnvelopePublisher
+from gateway.extensions import EnvelopePublisher
 from gateway.replies import ReplyBreaker, ReplyOutcome, judge, with_deadline
 from gateway.settings import IngressSettings
 from slack_fanout.envelope import Envelope, Reply
