@@ -31,9 +31,9 @@ from pathlib import Path
 import pika
 
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
-from tests.support.envelopes import an_envelope
-from tests.support.management import BrokerAdmin
-from tests.support.processes import Process, free_port, python_module, running
+from testbed.envelopes import an_envelope
+from testbed.management import BrokerAdmin
+from testbed.processes import Process, free_port, python_module, running
 
 NAME = "bench"
 SETTLE_SECONDS = 3.0

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import pika
 
-from bench.broker_probe import probe
 from slack_fanout.topology import INBOUND_EXCHANGE
-from tests.support import slack
-from tests.support.management import BrokerAdmin
-from tests.support.processes import REPO, Process, free_port, http_ok
+from testbed import slack
+from testbed.broker_probe import probe
+from testbed.management import BrokerAdmin
+from testbed.processes import REPO, Process, child_pids, free_port, http_ok
 
 QUEUES = {"bench.quorum": {"x-queue-type": "quorum"}, "bench.classic": {"x-queue-type": "classic"}}
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -241,9 +241,7 @@ class Bench:
         return results
 
     def worker_pids(self, target: Target) -> list[int]:
-        master = self.servers[target.name][0].popen.pid
-        children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
-        return [int(pid) for pid in children]
+        return child_pids(self.servers[target.name][0].popen.pid)
 
     def worker_rss_mb(self, target: Target) -> list[float]:
         return [_rss_mb(pid) for pid in self.worker_pids(target)]

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 from bench.gateway_bench import TARGETS, Bench, WrkResult
 from slack_fanout import topology
-from tests.support.processes import Process, python_module
+from testbed.processes import Process, python_module
 
 GATEWAY = next(target for target in TARGETS if target.name == "gateway")
-RECORD = "tests.consumers.handlers:record"
+RECORD = "testbed.handlers:record"
 NOOP = "bench.consumer_bench:noop"
 PRIMARY_QUEUE = topology.consumer_queue("primary")
 SHADOW_QUEUES = (topology.consumer_queue("shadow"), topology.dead_letter_queue("shadow"))

@@ -1,6 +1,7 @@
 """The whole system beside the one it replaces (seed 000): nginx ``mirror`` in front of two Flask apps.
 
     python -m bench.mirror_bench [--rounds 3] [--duration 10] [--connections 16] [--shadows healthy,slow]
+                                 [--json]
 
 Both systems host the same app, the seed's Flask bot (``bench.seed_apps``), once as the
 primary and once as the shadow, and take the same load: wrk (one thread, 16 connections)
@@ -21,7 +22,8 @@ them (each consumer's dedupe ledger counts what it handled), so a consumer that 
 pays for its backlog. With the shadow slow (200 ms a request) the figure is the primary's
 rate. Each run starts its system afresh; the systems alternate, round by round, and the
 medians, ratios and CPU time per request of every process of a system (for slack-fanout, the
-broker's too) follow.
+broker's too) follow; with ``--json``, every run's figures instead, as JSON on stdout (the
+progress lines on stderr), as tests/test_mirror_comparison.py reads them.
 
 Needs nginx and wrk (Debian's packages), a RabbitMQ with the management API, and the machine
 to itself.
@@ -30,11 +32,12 @@ to itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -43,8 +46,8 @@ from pathlib import Path
 
 from bench.gateway_bench import Bench, WrkResult, _answers, _broker_pids, _cpu_seconds
 from slack_fanout import topology
-from tests.support import slack
-from tests.support.processes import Process, free_port, http_ok
+from testbed import slack
+from testbed.processes import Process, child_pids, free_port, http_ok
 
 SHADOW_APPS = {"healthy": "bench.seed_apps:seed", "slow": "bench.seed_apps:slow_seed"}
 PRIMARY_APP = SHADOW_APPS["healthy"]
@@ -265,10 +268,7 @@ def _ledger_rows(path: Path) -> int:
 
 
 def _descendants(pid: int) -> list[int]:
-    children = [
-        int(c)
-        for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ]
+    children = child_pids(pid)
     return children + [grandchild for child in children for grandchild in _descendants(child)]
 
 
@@ -322,6 +322,21 @@ def print_table(runs: dict[str, dict[str, list[Run]]]) -> None:
                   f"| {cpu:.2f} | {complete} |")  # fmt: skip
 
 
+def figures(run: Run) -> dict[str, object]:
+    """One run as ``--json`` prints it."""
+    return {
+        "answered_200": run.wrk.ok,
+        "handled": run.handled,
+        "seconds": run.seconds,
+        "rate": run.rate,
+        "complete": run.complete,
+        "p50_ms": run.wrk.p50_ms,
+        "p99_ms": run.wrk.p99_ms,
+        "non_2xx": run.wrk.non_2xx,
+        "cpu_ms": run.cpu_ms,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -329,9 +344,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--shadows", type=lambda text: text.split(","), default=["healthy", "slow"],
                         help="comma-separated: healthy, slow (200 ms a request)")  # fmt: skip
+    parser.add_argument(
+        "--json", action="store_true", help="{shadow: {system: [each round's figures]}} as JSON, no table"
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):  # a Ctrl-C still stops every process of the run
         signal.signal(signum, signal.default_int_handler)
-    print_table(run(parser.parse_args()))
+    args = parser.parse_args()
+    if not args.json:
+        print_table(run(args))
+        return
+    with contextlib.redirect_stdout(sys.stderr):  # the progress lines; stdout is the JSON's alone
+        runs = run(args)
+    print(json.dumps({shadow: {name: [figures(r) for r in results] for name, results in systems.items()}
+                      for shadow, systems in runs.items()}))  # fmt: skip
 
 
 if __name__ == "__main__":

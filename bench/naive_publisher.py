@@ -17,7 +17,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, NackError, UnroutableError
 
 from gateway.errors import BrokerUnreachable, PublishNacked, Unroutable
-from gateway.publisher import message_properties
+from slack_fanout.amqp import envelope_properties
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import INBOUND_EXCHANGE
 
@@ -39,7 +39,7 @@ class BlockingPublisher:
 
     def publish(self, envelope: Envelope) -> None:
         """Return once the broker confirmed; raise ``PublishFailed`` otherwise."""
-        properties = message_properties(envelope)
+        properties = envelope_properties(envelope)
         body = envelope.encode()
         with self._lock:
             try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.gateway_bench import QUEUES, Bench, Target, median, print_summary
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
-from tests.support.processes import Process, python_module
+from testbed.processes import Process, python_module
 
 OFF = Target("passthrough off", "gateway/gunicorn.conf.py", None, publishes=True)
 ON = Target("passthrough on", "gateway/gunicorn.conf.py", None, publishes=True,

@@ -1,6 +1,6 @@
 """The seed's Flask bot as both benchmarked systems host it: as it is, and slowed down for a slow shadow.
 
-``seed`` is ``tests.apps.seed_bot:app`` unchanged. ``slow_seed`` answers the same after
+``seed`` is ``testbed.apps.seed_bot:app`` unchanged. ``slow_seed`` answers the same after
 ``SEED_SLOW_SECONDS`` (default 0.2), the shadow that takes 200 ms per request.
 """
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.apps.seed_bot import app as seed
+from testbed.apps.seed_bot import app as seed
 
 __all__ = ["seed", "slow_seed"]
 

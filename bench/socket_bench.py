@@ -4,7 +4,7 @@
 
 One vhost with a quorum and a classic queue bound, the HTTP gateway (gunicorn, as deployed)
 and the Socket Mode ingress (two WebSocket connections, as deployed) against the fake Slack of
-tests/support/socket_slack.py, in this process. Side by side, round after round: wrk with
+testbed/socket_slack.py, in this process. Side by side, round after round: wrk with
 ``--connections`` against the gateway; then as many envelopes outstanding at once against the
 ingress, each sent again as soon as the previous one was acknowledged. Latency is from
 sending to the acknowledgement (to the 200, for HTTP). Every acknowledged envelope must be
@@ -21,9 +21,9 @@ import threading
 import time
 
 from bench.gateway_bench import Bench, Target, WrkResult, _broker_cpu_seconds, _cpu_seconds, print_summary
-from tests.support.processes import Process, free_port, http_ok, python_module
-from tests.support.socket_payloads import slash_command
-from tests.support.socket_slack import APP_TOKEN, FakeSlack
+from testbed.processes import Process, free_port, http_ok, python_module
+from testbed.socket_payloads import slash_command
+from testbed.socket_slack import APP_TOKEN, FakeSlack
 
 GATEWAY = Target("http gateway", "gateway/gunicorn.conf.py", None, publishes=True)
 SOCKET = "socket ingress"

@@ -3,7 +3,7 @@
 ``python -m bench.verdict_bench --requests 2000 --rounds 5``
 
 Feeds the records of ``--requests`` requests (the Bolt-like ``app_mention`` with three calls and
-``/deploy`` with an answer and a ``response_url`` post, from tests/support/records.py) through a
+``/deploy`` with an answer and a ``response_url`` post, from testbed/records.py) through a
 comparison session as the stream would deliver them, with and without a secondary, the two
 set-ups alternating round by round; prints the median requests judged per second of each.
 """
@@ -15,7 +15,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.support.records import CONSUMERS, modified_candidate, records
+from testbed.records import CONSUMERS, modified_candidate, records
 from verdict.join import Roles
 from verdict.rules import Rules
 from verdict.session import Session

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from testbed.management import BrokerAdmin
 from tests.support.broker import Broker, VirtualHost
 from tests.support.environment import SUITE_INPUTS, settings_variables
-from tests.support.management import BrokerAdmin
 from tests.support.recorder import SlackRecorder
 from tests.support.tcp_proxy import TcpProxy
 
-pytest_plugins = ["tests.support.private_broker"]  # the private_broker fixture
+pytest_plugins = ["testbed.private_broker"]  # the private_broker fixture
 
 
 @pytest.fixture(scope="session")

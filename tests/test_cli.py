@@ -10,7 +10,7 @@ import pytest
 
 from slack_fanout import cli
 from slack_fanout.exit_codes import MEANINGS, ExitCode
-from tests.support.processes import REPO, python_module, running, slack_fanout
+from testbed.processes import REPO, python_module, running, slack_fanout
 
 DEAD_MANAGEMENT_API = {"RABBITMQ_MANAGEMENT_URL": "http://127.0.0.1:9", "AMQP_URL": "amqp://127.0.0.1:9/"}
 

@@ -7,7 +7,7 @@ a rolling restart, a consumer's node killed), then mixed, and the rate against a
 ``python -m bench.fault_run --cluster`` (docs/reliability.md).
 """
 
-from bench.fault_run import run_cluster
+from testbed.faults import run_cluster
 
 
 def test_on_a_cluster_no_request_answered_200_is_lost_and_none_is_accepted_without_a_majority() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from slack_fanout.envelope import Envelope, Kind, Verification
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.processes import Process, python_module, running, running_gateway
 from tests.support.broker import VirtualHost
-from tests.support.processes import Process, python_module, running, running_gateway
 from tests.support.recorder import SlackRecorder
 
 BOT_TOKEN = "xoxb-end-to-end-test"

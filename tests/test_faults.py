@@ -4,7 +4,7 @@ The full run, with every scenario and then all of them mixed, is ``python -m ben
 (docs/reliability.md); this one injects each fault once at a lower rate.
 """
 
-from bench.fault_run import SCENARIOS, run
+from testbed.faults import SCENARIOS, run
 
 
 def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:

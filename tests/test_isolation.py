@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from slack_fanout import topology
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.processes import python_module, running, running_gateway
 from tests.support.broker import VirtualHost
-from tests.support.processes import python_module, running, running_gateway
 
 BOUND = 300
 REQUESTS = 1200
-RECORD = "tests.consumers.handlers:record"
+RECORD = "testbed.handlers:record"
 
 
 def load_topology_with_a_small_bound(vhost: VirtualHost) -> None:

@@ -21,8 +21,8 @@ import pika
 import pika.exceptions
 import pytest
 
-from tests.support.private_broker import PrivateBroker, PrivateBrokerError, _epmd_names
-from tests.support.waiting import eventually
+from testbed.private_broker import PrivateBroker, PrivateBrokerError, _epmd_names
+from testbed.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -203,7 +203,7 @@ def test_a_boot_that_times_out_says_so_with_the_node_log_and_leaves_nothing_behi
 
 INNER_TESTS = """
 import json, os
-from tests.support.private_broker import PrivateBroker
+from testbed.private_broker import PrivateBroker
 
 def record(broker: PrivateBroker) -> None:
     with open(os.environ["RECORD"], "a") as file:
@@ -226,7 +226,7 @@ def test_the_fixture_removes_the_node_after_a_failed_test_whatever_state_it_left
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     record = tmp_path / "record.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.support.private_broker", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "testbed.private_broker", str(tmp_path)],
         cwd=REPO,
         env={**os.environ, "RECORD": str(record), "PYTHONPATH": str(REPO)},
         capture_output=True,

@@ -18,15 +18,16 @@ import pytest
 
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import consumer_queue, consumer_queue_arguments
-from tests.apps import seed_bot
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.apps import seed_bot
+from testbed.processes import Process, python_module, running, running_gateway
 from tests.support.broker import VirtualHost
-from tests.support.processes import Process, python_module, running, running_gateway
+from tests.support.gateway import Answer, post
 from tests.support.recorder import SlackRecorder
 
 DEADLINE_MS = 1000
 AUDIT_QUEUE = "test.audit"
-SEED_BOT = ("--wsgi", "tests.apps.seed_bot:app")
+SEED_BOT = ("--wsgi", "testbed.apps.seed_bot:app")
 RESPONSE_PATH = "/commands/T1/1"
 
 
@@ -69,15 +70,9 @@ def system(vhost: VirtualHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         recorder.close()
 
 
-def timed_post(system: System, request: slack.SlackRequest) -> tuple[http.HttpAnswer, float]:
-    started = time.monotonic()
-    reply = http.post(system.url, request)
-    return reply, time.monotonic() - started
-
-
-def the_bot_itself(request: slack.SlackRequest):
+def the_bot_itself(request: slack.SlackRequest) -> Answer:
     """What the bot answers when Slack calls it directly, as before the gateway."""
-    return seed_bot.app.test_client().post(request.path, data=request.body, headers=request.headers)
+    return post(seed_bot.app.test_client(), request)
 
 
 def test_the_bots_own_answer_reaches_slack_byte_identical_while_every_consumer_gets_the_request(
@@ -85,14 +80,14 @@ def test_the_bots_own_answer_reaches_slack_byte_identical_while_every_consumer_g
 ) -> None:
     request = system.slash_command("Paris")
     with system.consumer("primary", "--reply"), system.consumer("shadow", "--shadow") as shadow:
-        reply, _elapsed = timed_post(system, request)
+        reply = http.post(system.url, request)
         recorded = shadow.wait_for_log("slack call recorded")
     direct = the_bot_itself(request)
     assert reply.status == 200
-    assert reply.body == direct.get_data()
+    assert reply.body == direct.body
     assert reply.headers["Content-Type"] == direct.headers["Content-Type"]
     assert recorded["method"] == "reply"  # the shadow answered too: recorded, never sent
-    assert json.loads(recorded["arguments"]["body"]) == json.loads(direct.get_data())
+    assert json.loads(recorded["arguments"]["body"]) == json.loads(direct.body)
     with system.vhost.channel() as channel:
         _method, _properties, body = channel.basic_get(AUDIT_QUEUE, auto_ack=True)
     assert Envelope.decode(body).body.encode() == request.body
@@ -103,21 +98,21 @@ def test_with_the_primary_stopped_slack_gets_an_empty_200_and_the_answer_later_b
     system: System,
 ) -> None:
     request = system.slash_command("Lima")
-    reply, elapsed = timed_post(system, request)
+    reply = http.post(system.url, request)
     assert (reply.status, reply.body) == (200, b"")
-    assert elapsed < (DEADLINE_MS + 200) / 1000
+    assert reply.elapsed < (DEADLINE_MS + 200) / 1000
     assert system.vhost.queue_depth(consumer_queue("primary")) == 1  # waiting for the primary
     with system.consumer("primary", "--reply") as primary:
         [late] = system.slack.wait_for(RESPONSE_PATH)
         primary.wait_for_log("late reply", route="response_url")
-    assert late.json() == json.loads(the_bot_itself(request).get_data())
+    assert late.json() == json.loads(the_bot_itself(request).body)
 
 
 def test_a_primary_slower_than_the_deadline_answers_once_by_response_url(system: System) -> None:
     with system.consumer("primary", "--reply") as primary:
-        reply, elapsed = timed_post(system, system.slash_command("sleep:1.5"))
+        reply = http.post(system.url, system.slash_command("sleep:1.5"))
         assert (reply.status, reply.body) == (200, b"")
-        assert DEADLINE_MS / 1000 <= elapsed < (DEADLINE_MS + 200) / 1000
+        assert DEADLINE_MS / 1000 <= reply.elapsed < (DEADLINE_MS + 200) / 1000
         [late] = system.slack.wait_for(RESPONSE_PATH)
         primary.wait_for_log("late reply", route="response_url")
     # The consumer has stopped, finishing what it had in hand: every answer it would send is sent.
@@ -136,13 +131,13 @@ def interaction(payload_type: str) -> slack.SlackRequest:
 def test_modal_validation_errors_and_select_options_pass_through(system: System, payload_type: str) -> None:
     request = interaction(payload_type)
     with system.consumer("primary", "--reply"):
-        reply, _elapsed = timed_post(system, request)
-    assert reply.body == the_bot_itself(request).get_data()
+        reply = http.post(system.url, request)
+    assert reply.body == the_bot_itself(request).body
     assert reply.body != b""
 
 
 def test_an_events_api_callback_never_waits(system: System) -> None:
     with system.consumer("primary", "--reply"):
-        reply, elapsed = timed_post(system, slack.signed(slack.event_callback(), slack.JSON))
+        reply = http.post(system.url, slack.signed(slack.event_callback(), slack.JSON))
     assert (reply.status, reply.body) == (200, b"")
-    assert elapsed < 0.5
+    assert reply.elapsed < 0.5

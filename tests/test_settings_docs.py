@@ -15,7 +15,7 @@ from consumers.settings import ConsumerSettings
 from gateway.settings import GatewaySettings
 from slack_fanout.apply import ApplySettings
 from slack_fanout.settings import AppSettings
-from tests.support.processes import REPO
+from testbed.processes import REPO
 
 CELL = re.compile(r"(?<!\\)\|")
 """A column separator: a bar not escaped as ``\\|``."""

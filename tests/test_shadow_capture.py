@@ -1,6 +1,6 @@
 """An unchanged Bolt app as primary and as shadow behind the gateway: what each did in Slack, recorded.
 
-Real gunicorn gateway, real consumer processes running ``tests/apps/bolt_bot.py`` with
+Real gunicorn gateway, real consumer processes running ``testbed/apps/bolt_bot.py`` with
 ``--wsgi``, real slack_bolt and slack_sdk, the real broker. The primary's Slack calls are
 retargeted to a fake Slack on loopback; the shadow's must reach nothing at all.
 """
@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from slack_fanout.behaviour import BehaviourRecord, CallMode, Outcome
-from tests.support import slack
+from testbed import slack
+from testbed.envelopes import an_envelope
+from testbed.http import get
+from testbed.processes import REPO, free_port, python_module, running
 from tests.support.behaviour import (
     BOT_TOKEN,
     SHADOW_TOKEN,
@@ -26,9 +29,6 @@ from tests.support.behaviour import (
     slash_command,
 )
 from tests.support.broker import Broker, VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.http import get
-from tests.support.processes import free_port, python_module, running
 
 SECRET_PATH = "bWFkZS11cC1zZWNyZXQ"
 
@@ -153,7 +153,9 @@ def test_a_shadow_app_posting_to_slack_with_its_own_http_client_is_refused_and_c
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
     port = free_port()
-    argv = python_module("consumers", "run", "candidate", "--wsgi", "tests.apps.escaping_bot:app", "--shadow")
+    argv = python_module(
+        "consumers", "run", "candidate", "--wsgi", "testbed.apps.escaping_bot:app", "--shadow"
+    )
     env = {"AMQP_URL": vhost.amqp_url, "CONSUMER_METRICS_PORT": str(port)}
     with running(argv, env, tmp_path / "candidate.log") as candidate:
         candidate.wait_for_log("consuming", consumer="candidate")
@@ -165,11 +167,11 @@ def test_a_shadow_app_posting_to_slack_with_its_own_http_client_is_refused_and_c
     assert record.envelope_id == envelope.id
     assert json.loads(record.answer.body) == {"refused": ["requests", "urllib"]}
     assert [(e.host, e.port) for e in record.escapes] == [("slack.com", 443), ("slack.com", 443)]
-    assert record.escapes[0].where.endswith("tests/apps/escaping_bot.py:" + str(_line("requests.post")))
+    assert record.escapes[0].where.endswith("testbed/apps/escaping_bot.py:" + str(_line("requests.post")))
     assert 'slack_fanout_consumer_escapes_total{consumer="candidate"} 2.0' in metrics
     assert refused["envelope_id"] == envelope.id
 
 
 def _line(text: str) -> int:
-    source = Path(__file__).parent.joinpath("apps", "escaping_bot.py").read_text().splitlines()
+    source = (REPO / "testbed" / "apps" / "escaping_bot.py").read_text().splitlines()
     return next(number for number, line in enumerate(source, 1) if text in line)

@@ -2,7 +2,7 @@
 as the candidate, both behind the real gateway; the comparer reads their records from the stream.
 
 The same code matches on every request although the two sides' Slack values differ (real
-``ts`` against fake ones); the modified copy (tests/apps/bolt_bot_candidate.py) shows exactly
+``ts`` against fake ones); the modified copy (testbed/apps/bolt_bot_candidate.py) shows exactly
 its three changes, in the terminal and on the page (whose rendering in a browser
 tests/verdict/test_page.py checks).
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from slack_fanout.exit_codes import ExitCode
+from testbed.http import get
+from testbed.slack import SlackRequest
 from tests.support.behaviour import (
     BOLT_BOT_CANDIDATE,
     Settled,
@@ -28,8 +30,6 @@ from tests.support.behaviour import (
     slash_command,
 )
 from tests.support.broker import VirtualHost
-from tests.support.http import get
-from tests.support.slack import SlackRequest
 from verdict.cli import main
 from verdict.join import Roles
 from verdict.rules import Rules

@@ -1,6 +1,6 @@
 """The Socket Mode ingress as deployed: fake Slack on loopback → ingress process → slack.inbound → consumers.
 
-Slack's side is tests/support/socket_slack.py: it delivers each envelope to one connection
+Slack's side is testbed/socket_slack.py: it delivers each envelope to one connection
 and delivers it again until it is acknowledged, as Slack does. Everything else is real: the
 ingress and the consumers are processes, the broker is RabbitMQ.
 """
@@ -21,17 +21,18 @@ import pytest
 from gateway.socket_mode.envelopes import SocketRequest, http_body
 from slack_fanout.envelope import Envelope
 from slack_fanout.exit_codes import ExitCode
-from tests.support import http, slack, socket_payloads
+from testbed import http, slack, socket_payloads
+from testbed.private_broker import PrivateBroker
+from testbed.processes import Process, python_module, running, running_gateway, running_socket_ingress
+from testbed.socket_slack import FakeSlack
 from tests.support.broker import VirtualHost
-from tests.support.private_broker import PrivateBroker
-from tests.support.processes import Process, python_module, running, running_gateway, running_socket_ingress
+from tests.support.gateway import post
 from tests.support.recorder import SlackRecorder
-from tests.support.socket_slack import FakeSlack
 from tests.support.tcp_proxy import TcpProxy
 
 AUDIT_QUEUE = "test.audit"
-RECORD = ("--handler", "tests.consumers.handlers:record")
-BOLT = ("--wsgi", "tests.apps.bolt_signed_bot:flask_app")
+RECORD = ("--handler", "testbed.handlers:record")
+BOLT = ("--wsgi", "testbed.apps.bolt_signed_bot:flask_app")
 DIFFERS_BY_NATURE = {"id", "received_at", "verified_by"}
 HTTP_ONLY_HEADERS = {"x-slack-signature", "x-slack-request-timestamp", "user-agent"}
 """What Slack adds to an HTTP request and the ingress cannot: the signature (consumers sign the
@@ -245,14 +246,11 @@ def test_a_bolt_app_run_unchanged_answers_in_the_ack_of_its_slash_commands_and_o
 
 
 def what_bolt_answers_over_http(request: SocketRequest) -> dict:
-    bolt_bot = importlib.import_module("tests.apps.bolt_signed_bot")  # once BOLT_SIGNING_SECRET is set
+    bolt_bot = importlib.import_module("testbed.apps.bolt_signed_bot")  # once BOLT_SIGNING_SECRET is set
     content_type, body = http_body(request)
-    signed = slack.signed(body.encode(), content_type)
-    response = bolt_bot.flask_app.test_client().post(
-        "/slack/events", data=signed.body, headers=signed.headers
-    )
-    assert response.status_code == 200
-    return response.get_json()
+    response = post(bolt_bot.flask_app.test_client(), slack.signed(body.encode(), content_type))
+    assert response.status == 200
+    return response.json
 
 
 def test_sigterm_waits_for_the_confirm_in_flight_and_acknowledges_it(

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 from slack_fanout.envelope import Envelope, Kind, Verification
-from tests.support import slack
+from testbed import slack
+from testbed.processes import Process, python_module, running
 from tests.support.broker import VirtualHost, publish
-from tests.support.processes import Process, python_module, running
 from tests.support.recorder import SlackRecorder
 
 BOT_TOKEN = "xoxb-consumer-apps-test"

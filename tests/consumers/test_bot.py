@@ -13,8 +13,8 @@ from consumers.errors import NoResponseUrl
 from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind, Verification
 from slack_fanout.logs import BoundLogger
+from testbed import slack
 from tests.consumers.logged import json_lines
-from tests.support import slack
 
 
 def envelope_of(kind: Kind, body: bytes, payload: dict) -> Envelope:

@@ -8,10 +8,10 @@ import pytest
 
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import consumer_queue
+from testbed.processes import python_module, running, slack_fanout
 from tests.support.broker import VirtualHost
-from tests.support.processes import python_module, running, slack_fanout
 
-HANDLER = "tests.consumers.handlers:record"
+HANDLER = "testbed.handlers:record"
 
 MISCONFIGURATIONS = [
     pytest.param(
@@ -25,15 +25,13 @@ MISCONFIGURATIONS = [
         id="fails-at-import",
     ),
     pytest.param(
-        "tests.consumers.handlers:missing",
+        "testbed.handlers:missing",
         {},
         ExitCode.IMPORT,
         "has nothing callable named 'missing'",
         id="missing-function",
     ),
-    pytest.param(
-        "tests.consumers.handlers", {}, ExitCode.IMPORT, "expected package.module:name", id="no-colon"
-    ),
+    pytest.param("testbed.handlers", {}, ExitCode.IMPORT, "expected package.module:name", id="no-colon"),
     pytest.param(
         HANDLER,
         {"CONSUMER_PREFETCH": "0"},
@@ -109,8 +107,8 @@ def assert_refused(refused: tuple[int, str], exit_code: int, message: str) -> No
 
 
 def test_a_wsgi_app_that_cannot_be_found_is_refused_like_a_handler(tmp_path: Path) -> None:
-    argv = python_module("consumers", "run", "audit", "--wsgi", "tests.consumers.handlers:no_app")
-    assert_refused(refusal(argv, {}, tmp_path), ExitCode.IMPORT, "--wsgi 'tests.consumers.handlers:no_app'")
+    argv = python_module("consumers", "run", "audit", "--wsgi", "testbed.handlers:no_app")
+    assert_refused(refusal(argv, {}, tmp_path), ExitCode.IMPORT, "--wsgi 'testbed.handlers:no_app'")
 
 
 def test_a_shadow_can_never_be_told_to_reply(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from consumers.dedupe import Ledger, identity
-from tests.support.envelopes import an_envelope
-from tests.support.processes import REPO
+from testbed.envelopes import an_envelope
+from testbed.processes import REPO
 
 
 def test_slack_retries_of_one_event_share_an_identity() -> None:

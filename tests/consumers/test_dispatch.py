@@ -15,8 +15,8 @@ from consumers.handlers import Handler
 from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.topology import DELIVERY_LIMIT
+from testbed.envelopes import an_envelope
 from tests.consumers.logged import json_lines
-from tests.support.envelopes import an_envelope
 
 seen: list[tuple[Envelope, Context]] = []
 

@@ -14,7 +14,7 @@ from consumers.handlers import Handler
 from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind, Verification
 from slack_fanout.logs import BoundLogger
-from tests.support import slack
+from testbed import slack
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "consumers.md"
 

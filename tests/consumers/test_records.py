@@ -16,7 +16,7 @@ from consumers.records import BehaviourRecorder
 from consumers.slack_actions import RecordingSlack
 from slack_fanout.behaviour import BehaviourRecord, CallMode, CallTarget, Outcome
 from slack_fanout.envelope import Envelope, Kind, Verification
-from tests.support import slack
+from testbed import slack
 
 RECORDER = BehaviourRecorder("shadow", "abc123", shadow=True, settle_timeout_s=5)
 RESPONSE_URL = "https://hooks.slack.com/commands/T0001/42/c2VjcmV0"

@@ -14,14 +14,14 @@ from werkzeug.serving import make_server
 
 from consumers.errors import AppFailed, PermanentFailure
 from consumers.replay import Replayer, app_answer
-from consumers.runtime import ERROR_HEADER, RETRIES_HEADER
+from consumers.retries import ERROR_HEADER, RETRIES_HEADER
 from slack_fanout.envelope import Envelope, Reply, Verification
 from slack_fanout.topology import consumer_queue, dead_letter_queue
-from tests.apps import seed_bot
-from tests.support import slack
+from testbed import slack
+from testbed.apps import seed_bot
+from testbed.envelopes import an_envelope
+from testbed.processes import Process, python_module, running
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.processes import Process, python_module, running
 
 NAME = "legacy"
 DEAD = dead_letter_queue(NAME)
@@ -124,7 +124,7 @@ def seed_bot_server() -> Iterator[str]:
         server.shutdown()
 
 
-WSGI = ("--wsgi", "tests.apps.seed_bot:app")
+WSGI = ("--wsgi", "testbed.apps.seed_bot:app")
 
 
 def test_a_flask_app_runs_unchanged_in_process_and_a_stale_request_is_signed_afresh(

@@ -13,8 +13,8 @@ from consumers.dispatch import Delivery, Dispatcher, Outcome, ReplyMode, Result
 from consumers.errors import InvalidReply, SlackCallFailed
 from consumers.replies import TRANSIT_MARGIN, LateRoute, deliver_late, reply_from_value
 from slack_fanout.envelope import Envelope, Kind, Reply, utc_now
-from tests.support import slack
-from tests.support.envelopes import an_envelope
+from testbed import slack
+from testbed.envelopes import an_envelope
 
 REPLY_TO = "amq.rabbitmq.reply-to.g1h2AA"
 RESPONSE_URL = "https://hooks.slack.com/commands/T1/1/x"

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from consumers.dispatch import Outcome
-from consumers.retries import Home, next_home, retries_left
+from consumers.retries import (
+    ERROR_HEADER,
+    RETRIES_HEADER,
+    Home,
+    copy_headers,
+    next_home,
+    retries_left,
+    retries_made,
+)
 
 SCHEDULE = (200, 1_000, 5_000)
 
@@ -44,3 +52,22 @@ def test_a_handled_message_has_no_next_home() -> None:
 
 def test_retries_left_counts_down_to_the_last_attempt() -> None:
     assert [retries_left(made, SCHEDULE) for made in range(5)] == [3, 2, 1, 0, 0]
+
+
+def test_a_copy_carries_the_count_one_up_and_the_error_and_not_the_brokers_delivery_count() -> None:
+    original = {"x-slack-fanout-replayed": "archive", "x-delivery-count": 2, RETRIES_HEADER: 1}
+    copied = copy_headers(original, retries_made(original), "HTTP 500: database unavailable")
+    assert copied == {
+        "x-slack-fanout-replayed": "archive",
+        RETRIES_HEADER: 2,
+        ERROR_HEADER: "HTTP 500: database unavailable",
+    }
+    assert original[RETRIES_HEADER] == 1  # the delivered message's headers are left alone
+
+
+def test_a_first_delivery_or_a_count_not_ours_has_made_no_retries() -> None:
+    assert retries_made(None) == 0
+    assert retries_made({}) == 0
+    assert retries_made({RETRIES_HEADER: -1}) == 0
+    assert retries_made({RETRIES_HEADER: "3"}) == 0
+    assert retries_made({RETRIES_HEADER: 3}) == 3

@@ -19,9 +19,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from slack_fanout import topology
 from slack_fanout.envelope import Envelope
-from tests.support.envelopes import an_envelope
-from tests.support.private_broker import PrivateBroker
-from tests.support.processes import python_module, running
+from testbed.envelopes import an_envelope
+from testbed.private_broker import PrivateBroker
+from testbed.processes import python_module, running
 
 NAME = "audit"
 MESSAGES = 300
@@ -84,7 +84,7 @@ def test_messages_waiting_for_their_retry_across_a_broker_restart_are_handled_ex
         "CONSUMER_RETRY_DELAYS_MS": json.dumps(DELAYS_MS),
         "CONSUMER_LOG_HANDLED": "false",
     }
-    argv = python_module("consumers", "run", NAME, "--handler", "tests.consumers.handlers:record")
+    argv = python_module("consumers", "run", NAME, "--handler", "testbed.handlers:record")
     with running(argv, env, tmp_path / "consumer.log") as consumer:
         consumer.wait_for_log("consuming")
         texts = [f"m{number}" for number in range(MESSAGES)]

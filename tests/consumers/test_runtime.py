@@ -12,20 +12,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from consumers.runtime import RETRIES_HEADER
+from consumers.retries import RETRIES_HEADER
 from slack_fanout.envelope import Envelope
 from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
-from tests.support import http
+from testbed import http
+from testbed.envelopes import an_envelope
+from testbed.management import quote
+from testbed.processes import Process, free_port, python_module, running
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.management import quote
-from tests.support.processes import Process, free_port, python_module, running
-from tests.support.waiting import eventually
 
 NAME = "audit"
 QUEUE = consumer_queue(NAME)
 DEAD = dead_letter_queue(NAME)
-HANDLER = "tests.consumers.handlers:record"
+HANDLER = "testbed.handlers:record"
 RETRYING = "broker connection failed; retrying"
 
 

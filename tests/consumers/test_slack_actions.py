@@ -12,8 +12,8 @@ import pytest
 from consumers.errors import SlackCallFailed
 from consumers.slack_actions import RecordingSlack, live_slack
 from slack_fanout.logs import BoundLogger
+from testbed.processes import free_port
 from tests.consumers.logged import json_lines
-from tests.support.processes import free_port
 from tests.support.recorder import SlackRecorder
 
 LOG = BoundLogger(logging.getLogger("test.slack"), {"envelope_id": "e1"})

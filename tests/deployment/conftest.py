@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from slack_fanout import topology
+from testbed.management import quote
+from testbed.processes import REPO
 from tests.support.broker import VirtualHost
-from tests.support.management import quote
-from tests.support.processes import REPO
 
 DEFINITIONS = REPO / "rabbitmq" / "definitions.json"
 

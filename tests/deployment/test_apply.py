@@ -9,10 +9,10 @@ import pytest
 
 from slack_fanout import apply, topology
 from slack_fanout.exit_codes import ExitCode
+from testbed.envelopes import an_envelope
+from testbed.management import quote
+from testbed.processes import python_module, running
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.management import quote
-from tests.support.processes import python_module, running
 
 
 def run_apply(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testbed import http, slack, socket_payloads
+from testbed.processes import REPO, Process, free_port, http_ok
+from testbed.socket_slack import APP_TOKEN, FakeSlack
 from tests.deployment.conftest import amqp_url_as, committed_definitions, load_users_file, passwords
-from tests.support import http, slack, socket_payloads
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, Process, free_port, http_ok
-from tests.support.socket_slack import APP_TOKEN, FakeSlack
 
 APP_SERVICES = ("gateway", "socket", "consumer-primary", "consumer-shadow")
 BROKER_ROLE = {"gateway": "gateway", "socket": "gateway", "consumer-primary": "primary",

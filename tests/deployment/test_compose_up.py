@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.processes import REPO, free_port
+from testbed.waiting import eventually
 from tests.support.compose import ComposeProject
 from tests.support.engine import Engine, EngineUnavailable, engine_dir, install_missing_packages
-from tests.support.processes import REPO, free_port
 from tests.support.standin_images import ensure
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.compose
 
@@ -43,9 +43,9 @@ ANSWERED = "/var/lib/slack-fanout/answered.txt"
 SEED_PRIMARY = """\
 services:
   consumer-primary:
-    command: ["slack-fanout", "consume", "primary", "--wsgi", "tests.apps.seed_bot:app", "--reply"]
+    command: ["slack-fanout", "consume", "primary", "--wsgi", "testbed.apps.seed_bot:app", "--reply"]
     volumes:
-      - ./tests:/app/tests:ro
+      - ./testbed:/app/testbed:ro
     environment:
       SLACK_SIGNING_SECRET_FILE: /run/secrets/slack_signing_secret
       SEED_SIGNING_SECRET: {secret}

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from slack_fanout import topology
+from testbed.envelopes import an_envelope
+from testbed.management import quote
+from testbed.processes import python_module, running
+from testbed.waiting import eventually
 from tests.deployment.conftest import DEFINITIONS, committed_definitions
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.management import quote
-from tests.support.processes import python_module, running
-from tests.support.waiting import eventually
 
 
 def test_the_committed_file_is_what_the_topology_module_generates() -> None:
@@ -87,7 +87,7 @@ def test_the_consumers_declarations_agree_with_the_loaded_definitions(
     vhost: VirtualHost, tmp_path: Path
 ) -> None:
     vhost.management.request("POST", "definitions", committed_definitions(vhost.name))
-    argv = python_module("consumers", "run", "primary", "--handler", "tests.consumers.handlers:record")
+    argv = python_module("consumers", "run", "primary", "--handler", "testbed.handlers:record")
     env = {"AMQP_URL": vhost.amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt")}
     with running(argv, env, tmp_path / "primary.log") as primary:
         primary.wait_for_log("consuming")  # a PRECONDITION_FAILED would have closed the channel instead

@@ -12,9 +12,9 @@ import pytest
 
 from slack_fanout import topology
 from slack_fanout.exit_codes import ExitCode
+from testbed.processes import REPO, slack_fanout
 from tests.deployment.conftest import amqp_url_as, load_users_file, passwords
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, slack_fanout
 
 APP_ROLES = ("gateway", "primary", "shadow")
 

@@ -12,10 +12,10 @@ from pika.exceptions import ChannelClosedByBroker
 
 from slack_fanout import apply, topology
 from slack_fanout.exit_codes import ExitCode
+from testbed.envelopes import an_envelope
+from testbed.processes import python_module, running
 from tests.deployment.conftest import amqp_url_as
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.processes import python_module, running
 
 ALLOWED, ACCESS_REFUSED = 200, 403
 
@@ -235,7 +235,7 @@ def test_a_least_privileged_consumer_retries_on_a_schedule_of_its_own_and_its_co
     as its own user, and the copy returns through its own exchange: no default exchange anywhere."""
     outage = tmp_path / "downstream-down"
     outage.touch()
-    argv = python_module("consumers", "run", ADDED, "--handler", "tests.consumers.handlers:record")
+    argv = python_module("consumers", "run", ADDED, "--handler", "testbed.handlers:record")
     env = {"AMQP_URL": users[ADDED], "TEST_RECORD_FILE": str(tmp_path / "handled.txt"),
            "TEST_FAIL_WHILE": str(outage), "CONSUMER_RETRY_DELAYS_MS": "[150, 250]"}  # fmt: skip
     with running(argv, env, tmp_path / "consumer.log") as process:

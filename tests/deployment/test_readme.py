@@ -2,7 +2,7 @@
 
 import re
 
-from tests.support.processes import REPO
+from testbed.processes import REPO
 
 
 def readme_commands() -> list[str]:

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from gateway.publisher import message_properties
 from slack_fanout import replay, topology
+from slack_fanout.amqp import envelope_properties
 from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.progress import Progress
 from slack_fanout.replay_window import InvalidWindow, Selection, Tally, Window
-from tests.support import slack
+from testbed import slack
+from testbed.envelopes import an_envelope
+from testbed.processes import running, slack_fanout
 from tests.support.broker import VirtualHost
-from tests.support.envelopes import an_envelope
-from tests.support.processes import running, slack_fanout
 
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
-HANDLER = "tests.consumers.handlers:record"
+HANDLER = "testbed.handlers:record"
 
 
 # The window and the filters.
@@ -97,7 +97,7 @@ def archive(vhost: VirtualHost, *envelopes: Envelope) -> None:
         channel.confirm_delivery()
         for envelope in envelopes:
             channel.basic_publish(
-                topology.INBOUND_EXCHANGE, "", envelope.encode(), message_properties(envelope)
+                topology.INBOUND_EXCHANGE, "", envelope.encode(), envelope_properties(envelope)
             )
 
 
@@ -138,7 +138,7 @@ def test_an_archived_request_past_slacks_five_minutes_reaches_an_app_that_checks
     env = {"AMQP_URL": deployed.amqp_url, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
            "SEED_SIGNING_SECRET": slack.SIGNING_SECRET,
            "SEED_RECORD_FILE": str(tmp_path / "answered.txt")}  # fmt: skip
-    argv = slack_fanout("consume", "legacy", "--wsgi", "tests.apps.seed_bot:app")
+    argv = slack_fanout("consume", "legacy", "--wsgi", "testbed.apps.seed_bot:app")
     with running(argv, env, tmp_path / "legacy.log") as legacy:
         legacy.wait_for_log("consuming")
         code = replay.main(["--into", "legacy", "--since", "15m", "--endpoint", "command:/weather"])

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support import http, slack, socket_payloads
+from testbed import http, slack, socket_payloads
+from testbed.processes import REPO, Process, free_port, http_ok, running
+from testbed.socket_slack import APP_TOKEN, FakeSlack
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, Process, free_port, http_ok, running
 from tests.support.recorder import SlackRecorder
-from tests.support.socket_slack import APP_TOKEN, FakeSlack
 
 
 def test_run_local_brings_up_gateway_primary_shadow_and_with_an_app_token_socket_mode_and_stops_them_all(
@@ -54,7 +54,7 @@ def test_run_local_brings_up_gateway_primary_shadow_and_with_an_app_token_socket
     assert vhost.management.get(f"vhosts/{vhost.name}/connections") == []
 
 
-SEED_PRIMARY = {"PRIMARY_WSGI": "tests.apps.seed_bot:app", "SEED_SIGNING_SECRET": slack.SIGNING_SECRET}
+SEED_PRIMARY = {"PRIMARY_WSGI": "testbed.apps.seed_bot:app", "SEED_SIGNING_SECRET": slack.SIGNING_SECRET}
 """A bot that answers in its HTTP response, as the primary, unchanged."""
 FORECAST = {"response_type": "in_channel", "text": "Forecast for Oslo: sunny"}
 

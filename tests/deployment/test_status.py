@@ -7,10 +7,10 @@ from pathlib import Path
 from slack_fanout import topology
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.status import QueueStatus, consumer_queues
+from testbed.envelopes import an_envelope
+from testbed.processes import python_module, running, slack_fanout
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost, publish
-from tests.support.envelopes import an_envelope
-from tests.support.processes import python_module, running, slack_fanout
-from tests.support.waiting import eventually
 
 
 def status(**fields: object) -> QueueStatus:
@@ -63,7 +63,7 @@ def test_status_exits_non_zero_while_a_consumer_is_missing_and_zero_once_all_con
     assert "no consumer" in output and "shadow" in output and "primary" in output
 
     env = {"AMQP_URL": vhost.amqp_url, "TEST_RECORD_FILE": str(tmp_path / "handled.txt")}
-    argv = ["--handler", "tests.consumers.handlers:record"]
+    argv = ["--handler", "testbed.handlers:record"]
     with (
         running(
             python_module("consumers", "run", "primary", *argv), env, tmp_path / "primary.log"

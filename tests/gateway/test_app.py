@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterator
 import pika
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
+from gateway.publisher import EXCHANGE_MISSING
 from slack_fanout.envelope import Envelope
-from tests.support import slack
+from testbed import slack
+from testbed.processes import free_port
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost
-from tests.support.gateway import gateway_app
-from tests.support.processes import free_port
-from tests.support.waiting import eventually
+from tests.support.gateway import gateway_app, post
 
 QUEUES = ("test.one", "test.two")
 
@@ -32,16 +32,12 @@ def bound_queues(vhost: VirtualHost) -> tuple[str, ...]:
     return vhost.bind_to_inbound(*QUEUES)
 
 
-def post(client: FlaskClient, request: slack.SlackRequest):
-    return client.post(request.path, data=request.body, headers=request.headers)
-
-
 def test_an_accepted_request_is_answered_200_only_once_it_is_in_every_bound_queue(
     app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
 ) -> None:
     request = slack.signed(slack.slash_command(), slack.FORM)
     response = post(app.test_client(), request)
-    assert (response.status_code, response.data) == (200, b"")
+    assert (response.status, response.body) == (200, b"")
     copies = [vhost.drain(queue) for queue in bound_queues]
     assert copies[0] == copies[1]
     assert len(copies[0]) == 1
@@ -112,7 +108,7 @@ def test_a_refused_request_gets_a_clear_4xx_and_publishes_nothing(
     error: str,
 ) -> None:
     response = post(app.test_client(), make_request())
-    assert response.status_code == status
+    assert response.status == status
     assert response.json is not None and response.json["error"] == error
     assert response.json["message"]
     assert [vhost.queue_depth(queue) for queue in bound_queues] == [0, 0]
@@ -130,15 +126,16 @@ def test_the_root_path_is_the_same_endpoint_for_webhooks_that_pointed_at_a_mirro
     app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
 ) -> None:
     request = slack.SlackRequest(slack.outgoing_webhook(), {"Content-Type": slack.FORM}, path="/")
-    assert post(app.test_client(), request).status_code == 200
+    assert post(app.test_client(), request).status == 200
     assert Envelope.decode(vhost.drain(bound_queues[0])[0]).path == "/"
 
 
 def test_with_no_queue_bound_the_gateway_answers_503_rather_than_promise_delivery_to_nobody(
     app: Flask, vhost: VirtualHost
 ) -> None:
+    vhost.bind_to_inbound()  # the exchange, and no queue
     response = post(app.test_client(), slack.signed(slack.slash_command(), slack.FORM))
-    assert response.status_code == 503
+    assert response.status == 503
     assert response.json is not None and response.json["error"] == "unroutable"
     assert response.headers["Retry-After"] == "1"
 
@@ -146,30 +143,47 @@ def test_with_no_queue_bound_the_gateway_answers_503_rather_than_promise_deliver
 def test_with_the_broker_unreachable_the_gateway_answers_503_fast_and_is_not_ready() -> None:
     with gateway_app(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F") as app:
         client = app.test_client()
-        started = time.monotonic()
         response = post(client, slack.signed(slack.slash_command(), slack.FORM))
-        assert time.monotonic() - started < 3
-        assert response.status_code == 503
+        assert response.elapsed < 3
+        assert response.status == 503
         assert response.json is not None and response.json["error"] == "broker_unreachable"
         assert "Retry-After" in response.headers
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
 
 
-def test_ready_when_the_broker_is_usable(app: Flask) -> None:
+def test_ready_when_the_broker_is_usable(app: Flask, vhost: VirtualHost) -> None:
+    vhost.bind_to_inbound()
     assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_without_the_exchange_it_is_not_ready_and_names_the_command_that_creates_it(
+    app: Flask, vhost: VirtualHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway's user may publish to the exchange, not declare it (docs/operations.md)."""
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 503
+    eventually(
+        lambda: any(getattr(record, "reason", None) == EXCHANGE_MISSING for record in caplog.records),
+        "the log line naming the command",
+        5,
+    )
+    assert post(client).status == 503
+    vhost.bind_to_inbound("test.audit")
+    eventually(lambda: client.get("/readyz").status_code == 200, "ready once the exchange exists", 15)
+    assert post(client).status == 200
 
 
 def test_a_connection_the_broker_closes_is_replaced_within_a_second(
     app: Flask, vhost: VirtualHost, bound_queues: tuple[str, ...]
 ) -> None:
     client = app.test_client()
-    assert post(client, slack.signed(slack.slash_command(), slack.FORM)).status_code == 200
+    assert post(client, slack.signed(slack.slash_command(), slack.FORM)).status == 200
     vhost.close_client_connections()
     statuses: list[int] = []
 
     def answered_200() -> bool:
-        statuses.append(post(client, slack.signed(slack.slash_command(), slack.FORM)).status_code)
+        statuses.append(post(client, slack.signed(slack.slash_command(), slack.FORM)).status)
         return statuses[-1] == 200
 
     eventually(answered_200, "a 200 on a new connection", 1, interval=0.01)
@@ -203,7 +217,7 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(
     caplog.set_level(logging.INFO, logger="gateway")
     request = slack.signed(slack.slash_command(), slack.FORM, **{"X-Forwarded-For": "203.0.113.9"})
     with gateway_app(vhost.amqp_url, trusted_proxies=trusted_proxies) as app:
-        answer = app.test_client().post(request.path, data=request.body, headers=request.headers)
-        assert answer.status_code == 200
+        answer = post(app.test_client(), request)
+        assert answer.status == 200
     [published] = [record for record in caplog.records if record.getMessage() == "published"]
     assert published.remote_addr == logged_address

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,19 @@ import pytest
 from slack_fanout.envelope import Envelope
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.topology import INBOUND_EXCHANGE
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.processes import (
+    REPO,
+    Process,
+    child_pids,
+    free_port,
+    http_ok,
+    running,
+    running_gateway,
+    slack_fanout,
+)
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost
-from tests.support.processes import REPO, Process, free_port, http_ok, running, running_gateway, slack_fanout
 
 
 def test_gunicorn_serves_the_gateway_and_publishes_confirmed_messages(
@@ -34,7 +43,9 @@ def test_gunicorn_serves_the_gateway_and_publishes_confirmed_messages(
     assert Envelope.decode(message).body.encode() == request.body
 
 
-def test_each_worker_declares_the_exchange_at_start(vhost: VirtualHost, tmp_path: Path) -> None:
+def test_on_a_broker_without_the_definitions_it_declares_the_exchange_at_start_where_its_user_may(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
     with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (gateway, _url):
         gateway.wait_for_log("connected to broker")
         exchange = vhost.management.get(f"exchanges/{vhost.name}/{INBOUND_EXCHANGE}")
@@ -142,7 +153,11 @@ def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHos
         clients = [threading.Thread(target=client, args=(url, n)) for n in range(8)]
         for thread in clients:
             thread.start()
-        time.sleep(1.5)
+        eventually(
+            lambda: sum(outcome == 200 for _, outcome in list(outcomes)) > 50,
+            "more than 50 requests answered 200 before the SIGTERM",
+            30,
+        )
         gateway.signal(signal.SIGTERM)
         exit_code = gateway.popen.wait(20)
         stop.set()
@@ -156,10 +171,8 @@ def test_on_sigterm_every_request_answered_200_is_in_the_queue(vhost: VirtualHos
     assert {outcome for _, outcome in outcomes if isinstance(outcome, int)} <= {200, 503}
 
 
-def worker_pids(gateway: Process) -> list[str]:
-    return subprocess.run(
-        ["pgrep", "-P", str(gateway.popen.pid)], capture_output=True, text=True
-    ).stdout.split()
+def worker_pids(gateway: Process) -> list[int]:
+    return child_pids(gateway.popen.pid)
 
 
 def worker_rss_kb(gateway: Process) -> int:

@@ -9,7 +9,7 @@ from gateway.inbound import HandshakeReply, accept
 from gateway.slack_body import Handshake
 from gateway.verification import RequestVerifier
 from slack_fanout.envelope import Envelope, Kind, Verification
-from tests.support import slack
+from testbed import slack
 
 BOTH = RequestVerifier(slack.SIGNING_SECRET, slack.VERIFICATION_TOKEN)
 

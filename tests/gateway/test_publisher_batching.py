@@ -1,6 +1,7 @@
 """A batch of publishes leaves the gateway as one write: what keeps the broker's cost per message low.
 
-Driven through the benchmark's broker probe, which publishes with the gateway's connection class.
+Driven through the broker probe the gateway benchmark uses (testbed/broker_probe.py), which publishes
+with the gateway's connection class.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import pika
 import pytest
 
-from bench.broker_probe import BODY, probe
+from testbed.broker_probe import BODY, probe
 from tests.support.broker import Broker, VirtualHost
 
 QUEUE = "batching.inbox"

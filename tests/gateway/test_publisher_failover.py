@@ -15,12 +15,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from testbed.waiting import eventually
 from tests.gateway.test_publisher_faults import CONFIRM_TIMEOUT
-from tests.support import slack
 from tests.support.broker import Broker, VirtualHost
-from tests.support.gateway import gateway_app
+from tests.support.gateway import Answer, gateway_app, post
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -31,39 +30,32 @@ def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[F
         yield app
 
 
-def post(client: FlaskClient) -> tuple[int, str | None, float]:
-    request = slack.signed(slack.slash_command(), slack.FORM)
-    started = time.monotonic()
-    response = client.post("/slack/events", data=request.body, headers=request.headers)
-    return response.status_code, response.headers.get("Retry-After"), time.monotonic() - started
-
-
-def until_200(client: FlaskClient, timeout: float = 15) -> list[tuple[int, str | None, float]]:
-    """Requests, one after another, until one is answered 200 (failing past ``timeout``)."""
-    outcomes: list[tuple[int, str | None, float]] = []
+def until_200(client: FlaskClient, timeout: float = 15) -> list[Answer]:
+    """Slash commands, one after another, until one is answered 200 (failing past ``timeout``)."""
+    outcomes: list[Answer] = []
 
     def answered_200() -> bool:
         outcomes.append(post(client))
-        return outcomes[-1][0] == 200
+        return outcomes[-1].status == 200
 
     eventually(answered_200, "a 200 through another node", timeout, interval=0)
     return outcomes
 
 
-def assert_prompt_503s(outcomes: list[tuple[int, str | None, float]]) -> None:
-    for status, retry_after, took in outcomes:
-        assert (status, retry_after) == (503, "1"), outcomes
-        assert took < CONFIRM_TIMEOUT + 0.5, outcomes
+def assert_prompt_503s(outcomes: list[Answer]) -> None:
+    for answer in outcomes:
+        assert (answer.status, answer.headers.get("Retry-After")) == (503, "1"), outcomes
+        assert answer.elapsed < CONFIRM_TIMEOUT + 0.5, outcomes
 
 
 def test_when_its_node_dies_the_gateway_publishes_through_the_next(
     app: Flask, vhost: VirtualHost, nodes: list[TcpProxy]
 ) -> None:
     client = app.test_client()
-    assert post(client)[0] == 200
+    assert post(client).status == 200
     nodes[0].close()
     outcomes = until_200(client)
-    assert outcomes[-1][0] == 200, outcomes
+    assert outcomes[-1].status == 200, outcomes
     assert_prompt_503s(outcomes[:-1])
     assert vhost.queue_depth("test.q") == 2
 
@@ -73,7 +65,7 @@ def test_a_first_node_that_accepts_but_never_answers_is_passed_over(
 ) -> None:
     nodes[0].freeze()  # before the gateway's first connection
     outcomes = until_200(app.test_client())
-    assert outcomes[-1][0] == 200, outcomes
+    assert outcomes[-1].status == 200, outcomes
     assert_prompt_503s(outcomes[:-1])
 
 
@@ -81,7 +73,7 @@ def test_while_no_node_accepts_every_request_gets_a_prompt_503_until_one_is_back
     app: Flask, nodes: list[TcpProxy]
 ) -> None:
     client = app.test_client()
-    assert post(client)[0] == 200
+    assert post(client).status == 200
     for node in nodes:
         node.freeze()
         node.cut()
@@ -91,4 +83,4 @@ def test_while_no_node_accepts_every_request_gets_a_prompt_503_until_one_is_back
         outcomes.append(post(client))
     assert_prompt_503s(outcomes)
     nodes[1].thaw()
-    assert until_200(client)[-1][0] == 200
+    assert until_200(client)[-1].status == 200

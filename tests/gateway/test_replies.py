@@ -16,11 +16,11 @@ from gateway.replies import ReplyBreaker, ReplyOutcome, judge, waits_for_reply, 
 from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope, Kind, Reply
 from slack_fanout.settings import ConfigError, load_settings
-from tests.support import slack
+from testbed import slack
+from testbed.envelopes import an_envelope
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost
-from tests.support.envelopes import an_envelope
-from tests.support.gateway import gateway_app
-from tests.support.waiting import eventually
+from tests.support.gateway import gateway_app, post
 
 DEADLINE_MS = 400
 QUEUE = "test.primary"
@@ -78,28 +78,22 @@ def replier_factory(vhost: VirtualHost) -> Iterator:
         replier.close()
 
 
-def post(app: Flask, request: slack.SlackRequest):
-    started = time.monotonic()
-    response = app.test_client().post(request.path, data=request.body, headers=request.headers)
-    return response, time.monotonic() - started
-
-
 def test_the_answer_of_a_consumer_is_returned_to_slack_byte_identical(
     app: Flask, vhost: VirtualHost, replier_factory
 ) -> None:
     answer = b'{"response_type": "in_channel", "text": "Sunny in Oslo"}'
     replier_factory(answer)
-    response, _took = post(app, slack.signed(slack.slash_command(), slack.FORM))
-    assert (response.status_code, response.data) == (200, answer)
-    assert response.content_type == "application/json"
+    response = post(app.test_client(), slack.signed(slack.slash_command(), slack.FORM))
+    assert (response.status, response.body) == (200, answer)
+    assert response.headers["Content-Type"] == "application/json"
     [shadow_copy] = vhost.drain("test.shadow")  # still fanned out to every queue
     assert Envelope.decode(shadow_copy).reply_by is not None
 
 
 def test_without_an_answer_slack_gets_the_empty_200_at_the_deadline(app: Flask, vhost: VirtualHost) -> None:
-    response, took = post(app, slack.signed(slack.slash_command(), slack.FORM))
-    assert (response.status_code, response.data) == (200, b"")
-    assert DEADLINE_MS / 1000 <= took < DEADLINE_MS / 1000 + 0.2
+    response = post(app.test_client(), slack.signed(slack.slash_command(), slack.FORM))
+    assert (response.status, response.body) == (200, b"")
+    assert DEADLINE_MS / 1000 <= response.elapsed < DEADLINE_MS / 1000 + 0.2
     assert vhost.queue_depth(QUEUE) == 1  # safe in the queue, for the primary to handle later
 
 
@@ -107,16 +101,16 @@ def test_an_answer_after_the_deadline_is_dropped_and_the_next_request_is_unaffec
     app: Flask, replier_factory
 ) -> None:
     replier_factory(b'{"text": "late"}', delay=DEADLINE_MS / 1000 + 0.2)
-    first, _ = post(app, slack.signed(slack.slash_command(text="first"), slack.FORM))
-    second, _ = post(app, slack.signed(slack.slash_command(text="second"), slack.FORM))
-    assert first.data == second.data == b""
+    first = post(app.test_client(), slack.signed(slack.slash_command(text="first"), slack.FORM))
+    second = post(app.test_client(), slack.signed(slack.slash_command(text="second"), slack.FORM))
+    assert first.body == second.body == b""
 
 
 def test_events_api_callbacks_never_wait(app: Flask, replier_factory) -> None:
     replier = replier_factory(b'{"text": "ignored"}', delay=1)
-    response, took = post(app, slack.signed(slack.event_callback(), slack.JSON))
-    assert (response.status_code, response.data) == (200, b"")
-    assert took < 0.2
+    response = post(app.test_client(), slack.signed(slack.event_callback(), slack.JSON))
+    assert (response.status, response.body) == (200, b"")
+    assert response.elapsed < 0.2
     [received] = eventually(lambda: replier.received, "the event at the stand-in primary")
     assert received.reply_to is None
 
@@ -125,8 +119,8 @@ def test_a_modal_submission_gets_its_validation_errors_back(app: Flask, replier_
     answer = json.dumps({"response_action": "errors", "errors": {"title": "Too short"}}).encode()
     replier_factory(answer)
     payload = {"type": "view_submission", "token": slack.VERIFICATION_TOKEN, "view": {"id": "V1"}}
-    response, _ = post(app, slack.signed(slack.form({"payload": json.dumps(payload)}), slack.FORM))
-    assert response.data == answer
+    response = post(app.test_client(), slack.signed(slack.form({"payload": json.dumps(payload)}), slack.FORM))
+    assert response.body == answer
 
 
 def test_block_actions_do_not_wait_by_default() -> None:
@@ -146,11 +140,11 @@ def test_while_the_primary_answers_nothing_requests_stop_waiting_so_workers_stay
     app: Flask, vhost: VirtualHost
 ) -> None:
     for text in ("one", "two", "three"):  # each waits out the deadline
-        _response, took = post(app, slack.signed(slack.slash_command(text=text), slack.FORM))
-        assert took >= DEADLINE_MS / 1000
-    response, took = post(app, slack.signed(slack.slash_command(text="four"), slack.FORM))
-    assert (response.status_code, response.data) == (200, b"")
-    assert took < 0.2
+        waited = post(app.test_client(), slack.signed(slack.slash_command(text=text), slack.FORM))
+        assert waited.elapsed >= DEADLINE_MS / 1000
+    response = post(app.test_client(), slack.signed(slack.slash_command(text="four"), slack.FORM))
+    assert (response.status, response.body) == (200, b"")
+    assert response.elapsed < 0.2
     fourth = Envelope.decode(vhost.drain("test.shadow")[-1])
     assert fourth.reply_by == fourth.received_at  # not waited for: the answer goes by response_url
 

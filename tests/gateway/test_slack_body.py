@@ -17,7 +17,7 @@ from gateway.slack_body import (
     payload_of,
 )
 from slack_fanout.envelope import Kind
-from tests.support import slack
+from testbed import slack
 
 
 def read(raw: bytes, media_type: str) -> SlackBody:

@@ -16,7 +16,7 @@ from gateway.inbound import accept
 from gateway.socket_mode.envelopes import SocketRequest, UnusableReply, ack, http_body, to_envelope
 from gateway.verification import RequestVerifier
 from slack_fanout.envelope import Envelope, Kind, Reply, Verification
-from tests.support import slack, socket_payloads
+from testbed import slack, socket_payloads
 
 PATH = "/slack/events"
 SIGNATURE_HEADERS = {"x-slack-signature", "x-slack-request-timestamp"}

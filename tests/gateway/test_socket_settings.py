@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from gateway.socket_mode.connection import Backoff, disconnect_reason
+from gateway.socket_mode.connection import disconnect_reason
 from gateway.socket_mode.settings import SocketModeSettings
 from slack_fanout.settings import ConfigError, load_settings
-from tests.support.socket_slack import APP_TOKEN
+from testbed.socket_slack import APP_TOKEN
 
 
 def test_the_app_level_token_is_required_and_must_be_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,10 +57,3 @@ def test_a_disconnect_message_is_told_apart_from_every_other_message() -> None:
     assert disconnect_reason('{"type": "disconnect"}') == "unknown"
     assert disconnect_reason('{"type": "events_api", "payload": {"text": "\\"disconnect\\""}}') is None
     assert disconnect_reason('{"type": "hello"}') is None
-
-
-def test_reconnect_delays_double_up_to_the_maximum_and_start_over_once_connected() -> None:
-    backoff = Backoff(minimum=0.5, maximum=3)
-    assert [backoff.delay() for _ in range(5)] == [0.5, 1, 2, 3, 3]
-    backoff.reset()
-    assert backoff.delay() == 0.5

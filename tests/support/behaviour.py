@@ -20,14 +20,14 @@ from pika.exceptions import AMQPError
 
 from slack_fanout import topology
 from slack_fanout.behaviour import BehaviourRecord
-from tests.support import http, slack
+from testbed import http, slack
+from testbed.processes import Process, python_module, running, running_gateway
+from testbed.waiting import eventually
 from tests.support.broker import VirtualHost
-from tests.support.processes import Process, python_module, running, running_gateway
 from tests.support.recorder import RecordedCall, SlackRecorder
-from tests.support.waiting import eventually
 
-BOLT_BOT = "tests.apps.bolt_bot:flask_app"
-BOLT_BOT_CANDIDATE = "tests.apps.bolt_bot_candidate:flask_app"
+BOLT_BOT = "testbed.apps.bolt_bot:flask_app"
+BOLT_BOT_CANDIDATE = "testbed.apps.bolt_bot_candidate:flask_app"
 BOT_TOKEN = "xoxb-1234-5678-primarytokenvalue"
 SHADOW_TOKEN = "xoxb-9999-8888-shadowtokenvalue"
 

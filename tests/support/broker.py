@@ -12,13 +12,13 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from slack_fanout.topology import INBOUND_EXCHANGE
-from tests.support.management import BrokerAdmin, quote
-from tests.support.waiting import eventually
+from testbed.management import BrokerAdmin, quote
+from testbed.waiting import eventually
 
 
 def bind_to_inbound(channel: BlockingChannel, *queues: str, arguments: dict[str, Any] | None = None) -> None:
-    """``queues`` declared, durable, and bound to the gateway's exchange (declared too, as the
-    gateway does on a broker without the definitions): a test's stand-ins for consumers."""
+    """``queues`` declared, durable, and bound to the gateway's exchange (declared too, as
+    ``slack-fanout apply`` does): a test's stand-ins for consumers."""
     channel.exchange_declare(INBOUND_EXCHANGE, "fanout", durable=True)
     for queue in queues:
         channel.queue_declare(queue, durable=True, arguments=arguments)

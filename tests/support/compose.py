@@ -13,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from testbed.processes import json_lines
+from testbed.waiting import eventually
 from tests.support.engine import Engine
-from tests.support.processes import json_lines
-from tests.support.waiting import eventually
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.waiting import eventually
+from testbed.waiting import eventually
 
 
 @dataclass(frozen=True)

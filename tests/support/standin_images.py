@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from testbed.processes import REPO
 from tests.support.engine import Engine, engine_dir
-from tests.support.processes import REPO
 
 IMAGES_DIR = REPO / "tests" / "deployment" / "images"
 BASE_IMAGE = "slack-fanout-test/debian:bookworm"

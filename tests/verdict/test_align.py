@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.records import CHANNEL, a_call, a_record
+from testbed.records import CHANNEL, a_call, a_record
 from verdict.align import align
 from verdict.normalize import normalize
 

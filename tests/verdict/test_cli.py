@@ -12,8 +12,8 @@ import pytest
 
 from slack_fanout.behaviour import BehaviourRecord, Escape
 from slack_fanout.exit_codes import ExitCode
-from tests.support.processes import REPO
-from tests.support.records import modified_candidate, records, same_code, write_lines
+from testbed.processes import REPO
+from testbed.records import modified_candidate, records, same_code, write_lines
 from verdict.cli import main
 
 SECONDARY = ["--primary", "primary", "--candidate", "shadow", "--secondary", "shadow-control"]

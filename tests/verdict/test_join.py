@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from slack_fanout.behaviour import Outcome
-from tests.support.records import RECEIVED_AT, a_record
+from testbed.records import RECEIVED_AT, a_record
 from verdict.join import Joiner, Roles
 
 TIMEOUT = timedelta(seconds=60)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import generate_latest
 
-from tests.support.records import modified_candidate, records
+from testbed.records import modified_candidate, records
 from verdict.join import Roles
 from verdict.metrics import verdict_registry
 from verdict.rules import Rules

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from slack_fanout.behaviour import CallTarget
-from tests.support.records import CHANNEL, DEPLOY, a_call, a_post, a_record
+from testbed.records import CHANNEL, DEPLOY, a_call, a_post, a_record
 from verdict.normalize import mask, normalize
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from testbed.records import modified_candidate, records
 from tests.support.chromium import Chromium, chromium
-from tests.support.records import modified_candidate, records
 from verdict.join import Roles
 from verdict.rules import Rules
 from verdict.session import Session

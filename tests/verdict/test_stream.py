@@ -15,11 +15,11 @@ import pytest
 import verdict.stream
 from slack_fanout.behaviour import BehaviourRecord
 from slack_fanout.exit_codes import ExitCode
+from testbed.http import get
+from testbed.processes import free_port, http_ok, running, slack_fanout
+from testbed.records import modified_candidate, records, same_code
 from tests.support.behaviour_stream import declare_behaviour_stream, publish_records
 from tests.support.broker import Broker, VirtualHost
-from tests.support.http import get
-from tests.support.processes import free_port, http_ok, running, slack_fanout
-from tests.support.records import modified_candidate, records, same_code
 from tests.support.tcp_proxy import TcpProxy
 from verdict.cli import main
 from verdict.stream import read_stream

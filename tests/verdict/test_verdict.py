@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from slack_fanout.behaviour import BehaviourRecord, Escape, Outcome
-from tests.support.records import (
+from testbed.records import (
     CONSUMERS,
     Build,
     a_record,

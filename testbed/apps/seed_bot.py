@@ -2,7 +2,7 @@
 Slack's signature itself, reads ``request.form`` and answers in the HTTP response. Its legacy
 outgoing webhook (at ``/``, unsigned) is checked by its verification token instead.
 
-Consumer tests run it unchanged with ``--wsgi tests.apps.seed_bot:app`` or behind
+Consumer tests run it unchanged with ``--wsgi testbed.apps.seed_bot:app`` or behind
 ``--forward``. Steered by the text of the slash command: ``fail`` answers 500, ``refuse``
 400, ``sleep:SECONDS`` answers after that long. Environment:
 

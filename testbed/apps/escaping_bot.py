@@ -1,6 +1,6 @@
 """A bot that goes around slack_sdk: it posts to Slack's Web API with ``requests`` and with ``urllib``.
 
-Run as a shadow (``--wsgi tests.apps.escaping_bot:app --shadow``), both posts must be
+Run as a shadow (``--wsgi testbed.apps.escaping_bot:app --shadow``), both posts must be
 refused by the guard and recorded as escapes; it answers which of them were refused.
 """
 

@@ -3,7 +3,8 @@
 One pika connection keeps a fixed number of envelope-sized messages in flight on the fanout
 exchange, sending each batch in one write (as the gateway's publisher does) and topping up
 as confirms arrive. Its rate and the broker's CPU per message are the floor under any gateway
-on this machine: the gateway benchmark prints them beside its own figures.
+on this machine: the gateway benchmark prints them beside its own figures. The suite drives
+the gateway's batched writes through it (tests/gateway/test_publisher_batching.py).
 """
 
 from __future__ import annotations

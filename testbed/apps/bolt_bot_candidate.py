@@ -1,6 +1,6 @@
-"""A candidate version of tests/apps/bolt_bot.py, copied and changed as a team would: three changes to find.
+"""A candidate version of testbed/apps/bolt_bot.py, copied and changed as a team would: three changes to find.
 
-Run as the shadow beside the primary (``--wsgi tests.apps.bolt_bot_candidate:flask_app
+Run as the shadow beside the primary (``--wsgi testbed.apps.bolt_bot_candidate:flask_app
 --shadow``), its behaviour records differ from the primary's in exactly three places, each
 marked ``CHANGED`` below: the ``ack()`` answer of ``/deploy``, the text of the first
 ``say()`` of ``app_mention``, and one more ``chat.postMessage`` there.

@@ -1,6 +1,6 @@
 """A RabbitMQ cluster of a test's own: three private nodes joined into one.
 
-Each node is a :class:`~tests.support.private_broker.PrivateBroker` (own node name, ports and
+Each node is a :class:`~testbed.private_broker.PrivateBroker` (own node name, ports and
 data directory under a temporary directory) with the same Erlang cookie; the first boots the
 cluster and the others ``join_cluster`` it. The nodes boot side by side (about 10 s on two
 cores under no other load, then the joins). The cluster is formed before anything is declared, so
@@ -11,8 +11,8 @@ A test or the fault run may then kill, pause or restart any node; :meth:`Cluster
 :meth:`Cluster.messages` ask whichever node is running. ``AMQP_URL`` for the apps is
 :attr:`Cluster.amqp_url`: every node's URL, comma-separated. Use it as a context manager
 (``with Cluster() as cluster: cluster.start()``), from the thread that lives as long as the
-nodes (see :mod:`tests.support.private_broker`); ``bench.fault_run`` and its short version in
-the suite do.
+nodes (see :mod:`testbed.private_broker`); :mod:`testbed.faults` (``bench.fault_run`` and the
+suite's short cluster fault run) does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import re
 import threading
 import uuid
 
-from tests.support.private_broker import PrivateBroker, PrivateBrokerError, _port_open
+from testbed.private_broker import PrivateBroker, PrivateBrokerError, _port_open
 
 # Evaluated on a node: [{Name, Leader}] for every quorum queue (and stream) of VHOST.
 _LEADERS = (

@@ -1,4 +1,4 @@
-"""The payloads Slack sends over Socket Mode for the requests tests/support/slack.py builds for HTTP.
+"""The payloads Slack sends over Socket Mode for the requests testbed/slack.py builds for HTTP.
 
 Over Socket Mode a slash command's form fields, an interaction's ``payload`` field and an Events
 API body all arrive as one JSON object, the envelope's ``payload``.
@@ -10,7 +10,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from tests.support import slack
+from testbed import slack
 
 
 def slash_command(text: str = "hello", response_url: str = "https://hooks.slack.com/commands/T1/1/x") -> dict:

@@ -1,4 +1,5 @@
-"""Handlers for consumer tests, steered through environment variables of the consumer process.
+"""Handlers for consumer tests (and the isolation benchmark), steered through environment variables of
+the consumer process.
 
 TEST_RECORD_FILE: append each handled envelope's payload text there.
 TEST_SLEEP_SECONDS: take this long (after logging "handler started").

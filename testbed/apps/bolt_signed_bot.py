@@ -1,6 +1,6 @@
 """A Bolt app as its authors deploy it over HTTP: Bolt's Flask adapter, Bolt's own signature check.
 
-Run unchanged by a consumer with ``--wsgi tests.apps.bolt_signed_bot:flask_app``. Environment:
+Run unchanged by a consumer with ``--wsgi testbed.apps.bolt_signed_bot:flask_app``. Environment:
 BOLT_SIGNING_SECRET: the Slack app's signing secret; Bolt refuses requests not signed with it.
 """
 

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support import slack
-from tests.support.waiting import eventually
+from testbed import slack
+from testbed.waiting import eventually
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Process:
@@ -116,6 +116,12 @@ def running(
         process.stop()
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started that still run (gunicorn's workers, say)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
+
+
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
@@ -158,7 +164,7 @@ def running_socket_ingress(
 ) -> Iterator[tuple[Process, str]]:
     """The Socket Mode ingress as deployed, against a fake Slack; yields it (once it answers
     /healthz, unless ``healthy`` is false) and its health URL."""
-    from tests.support.socket_slack import APP_TOKEN
+    from testbed.socket_slack import APP_TOKEN
 
     port = free_port()
     ingress_env = {

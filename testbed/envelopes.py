@@ -1,9 +1,10 @@
-"""Envelopes as the gateway would publish them, for tests that feed consumers directly."""
+"""Envelopes as the gateway would publish them, for tests (and the consumer benchmark) that feed consumers
+directly."""
 
 from __future__ import annotations
 
 from slack_fanout.envelope import Envelope, Kind, Verification
-from tests.support import slack
+from testbed import slack
 
 
 def an_envelope(

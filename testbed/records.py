@@ -1,5 +1,5 @@
 """Behaviour records built by hand, as a primary (real Slack answers) or a shadow (fake ones)
-would publish them, for the comparer's tests."""
+would publish them, for the comparer's tests and its benchmark."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An ordinary Slack Bolt for Python app behind Flask, as teams write them: it knows nothing of slack-fanout.
 
-Consumer tests run it unchanged as the primary (``--wsgi tests.apps.bolt_bot:flask_app
+Consumer tests run it unchanged as the primary (``--wsgi testbed.apps.bolt_bot:flask_app
 --reply``, its calls retargeted to a fake Slack) and as a shadow (``--shadow``). It reads
 ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` like any Bolt app, and ``App()`` calls
 ``auth.test`` as it is built.
