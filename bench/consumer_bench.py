@@ -8,8 +8,9 @@ JSON logs at INFO), three ways: a no-op ``--handler``; ``--wsgi`` with a Flask a
 answers an empty 200; ``--forward`` to that app under gunicorn (the gateway's gunicorn
 configuration), with ``CONSUMER_CONCURRENCY`` requests at once. The no-op handler and the
 WSGI app also run with ``CONSUMER_BEHAVIOUR_RECORDS=false``, so the cost of capture and
-behaviour records (on by default) is the ratio of the two. Prints messages per second, the
-medians, and the ratios.
+behaviour records (on by default) is the ratio of the two. The floor (``bench.consumer_floor``)
+is a raw pika loop doing the runtime's own work per message, at its defaults, on one thread:
+what any runtime design would cost. Prints messages per second, the medians, and the ratios.
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ def runtime(
     records: bool = True,
 ) -> Measurement:
     """Messages per second of ``python -m consumers run TARGET...``, as deployed."""
+    argv = python_module("consumers", "run", NAME, *target)
+    return consumer_process(argv, url, count, prefetch, concurrency, log_handled, records)
+
+
+def consumer_process(
+    argv: list[str], url: str, count: int, prefetch: int, concurrency: int, log_handled: bool, records: bool
+) -> Measurement:
+    """Messages per second of a consumer process given the runtime's settings, until the queue is empty."""
     workdir = Path(tempfile.mkdtemp(prefix="slack-fanout-consumer-bench-"))
     env = {
         "AMQP_URL": url,
@@ -113,7 +122,6 @@ def runtime(
         "CONSUMER_LOG_HANDLED": str(log_handled).lower(),
         "CONSUMER_BEHAVIOUR_RECORDS": str(records).lower(),
     }
-    argv = python_module("consumers", "run", NAME, *target)
     process = Process(argv, env, workdir / "consumer.log")
     try:
         process.wait_for_log("consuming", timeout=30)
@@ -165,11 +173,15 @@ def main() -> int:
     count, prefetch = arguments.messages, arguments.prefetch
     forward = f"--forward (concurrency {arguments.forward_concurrency})"
     noop = ("--handler", "bench.consumer_bench:noop")
+    floor = python_module("bench.consumer_floor", NAME, str(prefetch))
     results: dict[str, list[Measurement]] = {}
     try:
         with empty_200_server() as target_url:
             consumers: dict[str, Callable[[], Measurement]] = {
                 "raw pika": lambda: raw_pika(url, count, prefetch),
+                "floor: raw pika doing the runtime's work": lambda: consumer_process(
+                    floor, url, count, prefetch, concurrency=1, log_handled=True, records=True
+                ),
                 "--handler no-op": lambda: runtime(url, count, prefetch, noop),
                 "--handler no-op, CONSUMER_LOG_HANDLED=false": lambda: runtime(
                     url, count, prefetch, noop, log_handled=False
