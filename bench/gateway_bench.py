@@ -2,8 +2,9 @@
 
     python -m bench.gateway_bench [--rounds 3] [--duration 10] [--connections 32]
 
-Starts three servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
-the gateway (pipelined confirms), and the naive baseline (one blocking confirmed publish
+Starts four servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
+the gateway as shipped (gevent workers, pipelined confirms), the gateway on gthread workers
+(the design before, the A/B baseline), and the naive baseline (one blocking confirmed publish
 per request). Drives each with wrk posting a signed slash command, round after round, and
 prints medians and ratios. Every 200 must be in both bound queues (one quorum, one
 classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
@@ -54,6 +55,14 @@ class Target:
 TARGETS = [
     Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False),
     Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True),
+    # The design before gevent, kept as the A/B baseline: a thread per request (gunicorn's gthread).
+    Target(
+        "gateway on gthread",
+        "gateway/gunicorn.conf.py",
+        None,
+        publishes=True,
+        env=(("GUNICORN_CMD_ARGS", "-k gthread --threads 32"),),
+    ),
     Target("naive gateway", "gateway/gunicorn.conf.py", "bench.naive_app:create_naive_app()", publishes=True),
 ]
 
@@ -304,9 +313,11 @@ def run(args: argparse.Namespace) -> None:
     try:
         results = bench.rounds(TARGETS, args, args.connections)
         print_summary(results)
-        print_broker_alone(bench, args)
-        gateway = TARGETS[1]
+        gateway, before = TARGETS[1], TARGETS[2]
         max_rate = median(results[gateway.name], "rate")
+        ratio = max_rate / median(results[before.name], "rate")
+        print(f"\nthe gateway against its previous design (gthread): {ratio:.2f}x")
+        print_broker_alone(bench, args)
         print_half_rate(bench, max_rate, args)
         print_overload(bench, gateway, args)
         rss = bench.worker_rss_mb(gateway)

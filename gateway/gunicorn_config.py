@@ -74,9 +74,10 @@ _login_or_exit(_settings)
 wsgi_app = "gateway.app:create_app()"
 bind = ["0.0.0.0:8000"]
 workers = _settings.web_concurrency
-# Threads wait on their confirms while one publisher thread per worker pipelines them all.
-worker_class = "gthread"
-threads = _settings.gateway_threads
+# One event loop per worker: each request a greenlet that waits on its confirm (or reply) while
+# the publisher, a greenlet too, pipelines them all (docs/architecture.md, "The gateway's publisher").
+worker_class = "gevent"
+worker_connections = _settings.gateway_connections
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

@@ -58,8 +58,12 @@ class GatewaySettings(IngressSettings):
         0, ge=0, description="Proxies in front of the gateway whose X-Forwarded-* headers are believed."
     )
     web_concurrency: int = Field(2, gt=0, le=256, description="gunicorn worker processes (`-w` overrides).")
-    gateway_threads: int = Field(
-        32, gt=0, le=1024, description="Request threads per worker (gunicorn's `--threads` overrides it)."
+    gateway_connections: int = Field(
+        100,
+        gt=0,
+        le=10_000,
+        description="Requests one worker serves at once, a greenlet each; more wait for the next free one "
+        "(gunicorn's `--worker-connections` overrides it).",
     )
 
     @model_validator(mode="after")
