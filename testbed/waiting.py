@@ -16,11 +16,13 @@ def eventually(
     *,
     interval: float = 0.05,
     context: Callable[[], str] | None = None,
+    failure: type[Exception] = AssertionError,
 ) -> T:
     """``condition()``'s first truthy result, asked every ``interval`` seconds.
 
-    Past ``timeout`` it fails, naming ``what`` it waited for, the last result, and ``context()``
-    (a log's tail, say) when given.
+    Past ``timeout`` it raises ``failure``, naming ``what`` it waited for, the last result, and
+    ``context()`` (a log's tail, say) when given: an ``AssertionError`` in a test, the error of
+    its own kind where test infrastructure (a private broker, the container engine) waits.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -29,7 +31,5 @@ def eventually(
             return result
         if time.monotonic() >= deadline:
             detail = f"\n{context()[-4000:]}" if context is not None else ""
-            raise AssertionError(
-                f"timed out after {timeout:g} s waiting for {what} (last: {result!r}){detail}"
-            )
+            raise failure(f"timed out after {timeout:g} s waiting for {what} (last: {result!r}){detail}")
         time.sleep(interval)

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from testbed.waiting import eventually
+
 DEFAULT_DIR = Path("/var/tmp/slack-fanout-engine")
 PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap", "docker-compose": "docker-compose"}
 """The commands the compose smoke test needs, and the Debian package of each."""
@@ -133,11 +135,8 @@ class Engine:
             with self.log.open("ab") as log:
                 subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env=environment, start_new_session=True)  # fmt: skip
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not self.answers():
-                if time.monotonic() > deadline:
-                    raise EngineUnavailable(f"dockerd did not answer on {self.socket}: {self._log_tail()}")
-                time.sleep(0.2)
+            eventually(self.answers, f"dockerd to answer on {self.socket}", START_TIMEOUT_S, interval=0.2,
+                       context=self._log_tail, failure=EngineUnavailable)  # fmt: skip
             return True
 
     def stop(self) -> None:
