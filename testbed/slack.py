@@ -37,16 +37,22 @@ def form(fields: dict[str, str]) -> bytes:
     return urllib.parse.urlencode(fields).encode()
 
 
+_IN_A_CHANNEL = {
+    "token": VERIFICATION_TOKEN,
+    "team_id": "T0001",
+    "team_domain": "example",
+    "channel_id": "C2147483705",
+    "channel_name": "test",
+}
+"""The fields every form Slack posts from a channel starts with (a slash command, an outgoing webhook)."""
+
+
 def slash_command(
     text: str = "hello", response_url: str = "https://hooks.slack.com/commands/T1/1/x"
 ) -> bytes:
     return form(
         {
-            "token": VERIFICATION_TOKEN,
-            "team_id": "T0001",
-            "team_domain": "example",
-            "channel_id": "C2147483705",
-            "channel_name": "test",
+            **_IN_A_CHANNEL,
             "user_id": "U2147483697",
             "user_name": "steve",
             "command": "/weather",
@@ -61,11 +67,7 @@ def slash_command(
 def outgoing_webhook(text: str = "googlebot: what is the air-speed velocity") -> bytes:
     return form(
         {
-            "token": VERIFICATION_TOKEN,
-            "team_id": "T0001",
-            "team_domain": "example",
-            "channel_id": "C2147483705",
-            "channel_name": "test",
+            **_IN_A_CHANNEL,
             "timestamp": "1355517523.000005",
             "user_id": "U2147483697",
             "user_name": "Steve",
