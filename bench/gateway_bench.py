@@ -10,7 +10,8 @@ prints medians and ratios. Every 200 must be in both bound queues (one quorum, o
 classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
 under overload (no answer may take 3 s), and the gateway workers' memory.
 
-Needs wrk, a RabbitMQ with the management API (AMQP_URL / RABBITMQ_MANAGEMENT_URL), and
+Every server runs at the product's defaults (INFO logs: the gateway writes its "published" line
+per request). Needs wrk, a RabbitMQ with the management API (AMQP_URL / RABBITMQ_MANAGEMENT_URL), and
 the machine to itself: broker, servers and wrk share its cores.
 """
 
@@ -142,7 +143,6 @@ class Bench:
         env = {
             "AMQP_URL": self.amqp_url,
             "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
-            "LOG_LEVEL": "WARNING",
             **dict(target.env),
         }
         log = self.workdir / f"{target.name.replace(' ', '-')}.log"
