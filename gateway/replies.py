@@ -62,9 +62,10 @@ def with_deadline(envelope: Envelope, wait_seconds: float) -> Envelope:
 class ReplyBreaker:
     """Stops requests waiting for answers while the primary gives none. Thread-safe, one per worker.
 
-    A waiting request holds one of its worker's threads until the deadline. With the primary
-    stopped or stuck, every such request would hold one for the whole deadline, and a few
-    dozen would take every thread of the worker, Events API callbacks' included. After
+    A waiting request holds one of its worker's connections (``GATEWAY_CONNECTIONS``) until the
+    deadline. With the primary stopped or stuck, every such request would hold one for the whole
+    deadline, and a few dozen a second would take every one of the worker's, Events API
+    callbacks' included. After
     ``threshold`` waits in a row end without an answer, requests stop waiting (their answers
     then come late, through ``response_url``), but for one probe every ``probe_interval``
     seconds; an answer to a probe makes requests wait again.
