@@ -98,14 +98,6 @@ class Dispatcher:
         self._recorder = recorder
 
     def process(self, delivery: Delivery) -> Result:
-        """Run the handler on one delivery and name the outcome; counted, with where a failure goes next."""
-        result = self._handle(delivery)
-        if result.outcome is not Outcome.ACK:
-            parked_for_retry = result.outcome is Outcome.RETRY and delivery.retries_left > 0
-            metrics.MESSAGES.labels(self._consumer, "retried" if parked_for_retry else "dead_lettered").inc()
-        return result
-
-    def _handle(self, delivery: Delivery) -> Result:
         started = time.perf_counter()
         fields: dict[str, Any] = {
             "consumer": self._consumer,
@@ -116,13 +108,13 @@ class Dispatcher:
             envelope = Envelope.decode(delivery.body)
         except DecodeError as error:
             log.error("not an envelope: dead-lettered", extra={**fields, "reason": error.reason})
-            metrics.MESSAGES.labels(self._consumer, "not_an_envelope").inc()
+            self._count("not_an_envelope", "dead_lettered")
             return Result(Outcome.DEAD_LETTER, error=f"not an envelope: {error.reason}")
         fields.update(envelope_id=envelope.id, kind=envelope.kind.value)
         request = identity(envelope)
         if self._ledger is not None and _may_repeat(envelope, delivery) and self._ledger.seen(request):
             log.info("duplicate skipped: already handled", extra={**fields, "request": request})
-            metrics.MESSAGES.labels(self._consumer, "duplicate").inc()
+            self._count("duplicate")
             return Result(
                 Outcome.ACK, record=self._record(envelope, None, behaviour.Outcome.DUPLICATE_SKIPPED)
             )
@@ -138,19 +130,19 @@ class Dispatcher:
                     "handler refused the message: dead-lettered",
                     extra={**fields, **_failure(error, delivery)},
                 )
-                metrics.MESSAGES.labels(self._consumer, "refused").inc()
+                self._count("refused", "dead_lettered")
                 record = self._record(envelope, handling, behaviour.Outcome.DEAD_LETTERED, error=error)
                 return Result(Outcome.DEAD_LETTER, error=_describe(error), record=record)
             except Exception as error:
                 log.warning("handler failed", exc_info=True, extra={**fields, **_failure(error, delivery)})
-                metrics.MESSAGES.labels(self._consumer, "failed").inc()
                 last = delivery.retries_left == 0
+                self._count("failed", "dead_lettered" if last else "retried")
                 outcome = behaviour.Outcome.DEAD_LETTERED if last else behaviour.Outcome.FAILED
                 record = self._record(envelope, handling, outcome, error=error)
                 return Result(Outcome.RETRY, error=_describe(error), record=record)
             if self._ledger is not None:
                 self._ledger.record(request)
-            metrics.MESSAGES.labels(self._consumer, "handled").inc()
+            self._count("handled")
             log.log(
                 self._handled_level,
                 "handled",
@@ -172,6 +164,11 @@ class Dispatcher:
         if handling is not None and error is not None:
             handling.add_exception(correlation.describe(error))
         return self._recorder.pending(envelope, handling, outcome, reply)
+
+    def _count(self, *outcomes: str) -> None:
+        """``MESSAGES`` for each thing that became of the message (a failure: also where it goes next)."""
+        for outcome in outcomes:
+            metrics.MESSAGES.labels(self._consumer, outcome).inc()
 
     def commit(self) -> None:
         """Make the ledger's records of handled messages durable (before they are acknowledged)."""
