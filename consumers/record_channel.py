@@ -19,11 +19,11 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import ChannelClosedByBroker
-from pika.spec import NOT_FOUND, Basic, BasicProperties
+from pika.spec import Basic, BasicProperties
 
 from consumers import metrics
 from slack_fanout import behaviour, topology
+from slack_fanout.amqp import exchange_exists
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,8 @@ def ensure_behaviour_exchange(connection: pika.BlockingConnection) -> None:
     """Checked passively: a least-privileged consumer user may write to the exchange but not configure
     it. Where it does not exist (a broker not booted with the definitions), the exchange and its stream
     are declared."""
-    channel = connection.channel()
-    try:
-        channel.exchange_declare(topology.BEHAVIOUR_EXCHANGE, passive=True)
-        channel.close()
+    if exchange_exists(connection, topology.BEHAVIOUR_EXCHANGE):
         return
-    except ChannelClosedByBroker as error:
-        if error.reply_code != NOT_FOUND:
-            raise
     channel = connection.channel()
     channel.exchange_declare(topology.BEHAVIOUR_EXCHANGE, exchange_type="fanout", durable=True)
     channel.queue_declare(

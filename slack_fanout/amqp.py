@@ -63,17 +63,24 @@ def check_login(
     return True
 
 
-def ensure_inbound_exchange(connection: pika.BlockingConnection) -> None:
-    """Checked passively first: the least-privileged users of the gateway and the consumers may publish
-    to it or bind from it, not configure it. Declared only where it does not exist yet (a broker not
-    booted with the definitions); raises ``ChannelClosedByBroker`` (403) where the user may not."""
+def exchange_exists(connection: pika.BlockingConnection, name: str) -> bool:
+    """A passive declare: it needs no permission, so every least-privileged user may ask."""
     channel = connection.channel()
     try:
-        channel.exchange_declare(INBOUND_EXCHANGE, passive=True)
-        channel.close()
+        channel.exchange_declare(name, passive=True)
     except ChannelClosedByBroker as error:
         if error.reply_code != NOT_FOUND:
             raise
+        return False  # the broker closed the channel
+    channel.close()
+    return True
+
+
+def ensure_inbound_exchange(connection: pika.BlockingConnection) -> None:
+    """Checked first: the least-privileged users of the gateway and the consumers may publish to it or
+    bind from it, not configure it. Declared only where it does not exist yet (a broker not booted
+    with the definitions); raises ``ChannelClosedByBroker`` (403) where the user may not."""
+    if not exchange_exists(connection, INBOUND_EXCHANGE):
         connection.channel().exchange_declare(INBOUND_EXCHANGE, exchange_type="fanout", durable=True)
 
 
