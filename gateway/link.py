@@ -24,9 +24,7 @@ class Link:
     """Thread-safe; ``CLOSED`` is final."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        """Held by the publisher too, for what must change together with the state (its outbox)."""
-        self._changed = threading.Condition(self.lock)
+        self._changed = threading.Condition(threading.Lock())
         self._state = LinkState.CONNECTING
         self.blocked = False
         """The broker blocks publishers (a memory or disk alarm)."""
@@ -36,21 +34,22 @@ class Link:
         return self._state
 
     def set(self, state: LinkState) -> bool:
-        """Move to ``state`` unless closed; whether the state changed. Caller holds ``lock``."""
-        if self._state is LinkState.CLOSED or self._state is state:
-            return False
-        self._state = state
-        self._changed.notify_all()
-        return True
+        """Move to ``state`` unless closed; whether the state changed (to log a change once)."""
+        with self._changed:
+            if self._state is LinkState.CLOSED or self._state is state:
+                return False
+            self._state = state
+            self._changed.notify_all()
+            return True
 
     def close(self) -> None:
-        """Caller holds ``lock``."""
-        self._state = LinkState.CLOSED
-        self._changed.notify_all()
+        with self._changed:
+            self._state = LinkState.CLOSED
+            self._changed.notify_all()
 
     def settled_state(self, deadline: float) -> LinkState:
         """The state once it is no longer connecting, or at ``deadline`` (a ``time.monotonic()`` instant)."""
-        with self.lock:
+        with self._changed:
             while self._state is LinkState.CONNECTING and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
             return self._state

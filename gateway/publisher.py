@@ -55,6 +55,7 @@ class Publisher:
     def __init__(self, config: PublisherConfig) -> None:
         self._config = config
         self._link = Link()
+        self._start_lock = threading.Lock()
         self._pid: int | None = None
         self._thread: threading.Thread | None = None
         self._outbox = Outbox(config.max_in_flight)
@@ -119,10 +120,9 @@ class Publisher:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop taking publishes, let those in flight be confirmed, then close the connection."""
-        with self._link.lock:
-            if self._thread is None or self._pid != os.getpid():
-                return
-            self._link.close()
+        if self._thread is None or self._pid != os.getpid():
+            return
+        self._link.close()
         give_up = time.monotonic() + timeout
         while self._outbox.in_flight and time.monotonic() < give_up:
             time.sleep(0.01)
@@ -135,7 +135,7 @@ class Publisher:
     def _start_if_needed(self) -> None:
         if self._pid == os.getpid():
             return
-        with self._link.lock:
+        with self._start_lock:
             if self._pid == os.getpid():
                 return
             # First use, or first use since a fork: the parent's thread and socket are not ours.
@@ -172,8 +172,7 @@ class Publisher:
         # An alarm blocks publishers indefinitely; past this, drop the connection and start over.
         parameters.blocked_connection_timeout = 60
         parameters.client_properties = {"connection_name": f"slack-fanout gateway {os.getpid()}"}
-        with self._link.lock:
-            self._link.set(LinkState.CONNECTING)
+        self._link.set(LinkState.CONNECTING)
         self._reached_ready = False
         self._connection = BatchingConnection(
             parameters,
@@ -210,8 +209,7 @@ class Publisher:
     def _on_link_ready(self, _frame: Method) -> None:
         self._reached_ready = True
         self._outbox.open()
-        with self._link.lock:
-            self._link.set(LinkState.READY)
+        self._link.set(LinkState.READY)
         node = node_address(self._nodes.current())
         log.info("connected to broker", extra={"exchange": INBOUND_EXCHANGE, "node": node})
 
@@ -283,9 +281,7 @@ class Publisher:
         lost = BrokerUnreachable("the broker connection was lost before the confirm")
         self._tracker.fail_all(lost)
         self._outbox.shut(lost)
-        with self._link.lock:
-            changed = self._link.set(LinkState.DOWN)
-        if changed:
+        if self._link.set(LinkState.DOWN):
             log.warning("broker link down", extra={"reason": why[:200]})
 
     def _close_connection(self) -> None:

@@ -11,14 +11,9 @@ from gateway.errors import BrokerBlocked, BrokerUnreachable, ShuttingDown
 from gateway.link import Link, LinkState
 
 
-def moved_to(link: Link, state: LinkState) -> bool:
-    with link.lock:
-        return link.set(state)
-
-
 def test_a_publish_is_attempted_only_on_a_ready_link_not_blocked_by_an_alarm() -> None:
     link = Link()
-    moved_to(link, LinkState.READY)
+    link.set(LinkState.READY)
     link.raise_unless_usable(time.monotonic())
     assert link.usable(time.monotonic())
     link.blocked = True
@@ -29,14 +24,14 @@ def test_a_publish_is_attempted_only_on_a_ready_link_not_blocked_by_an_alarm() -
 
 def test_a_link_that_is_down_fails_at_once() -> None:
     link = Link()
-    moved_to(link, LinkState.DOWN)
+    link.set(LinkState.DOWN)
     with pytest.raises(BrokerUnreachable):
         link.raise_unless_usable(time.monotonic() + 60)
 
 
 def test_a_request_waits_for_a_link_being_made_until_it_is_ready() -> None:
     link = Link()
-    threading.Timer(0.05, moved_to, (link, LinkState.READY)).start()
+    threading.Timer(0.05, link.set, (LinkState.READY,)).start()
     assert link.settled_state(time.monotonic() + 30) is LinkState.READY
 
 
@@ -49,15 +44,14 @@ def test_a_request_waits_for_a_link_being_made_no_longer_than_its_deadline() -> 
 
 def test_closed_is_final_and_says_the_gateway_is_shutting_down() -> None:
     link = Link()
-    with link.lock:
-        link.close()
-    assert not moved_to(link, LinkState.READY)
+    link.close()
+    assert not link.set(LinkState.READY)
     with pytest.raises(ShuttingDown):
         link.raise_unless_usable(time.monotonic())
 
 
 def test_only_a_change_of_state_is_reported_so_that_it_is_logged_once() -> None:
     link = Link()
-    assert moved_to(link, LinkState.DOWN)
-    assert not moved_to(link, LinkState.DOWN)
-    assert moved_to(link, LinkState.CONNECTING)
+    assert link.set(LinkState.DOWN)
+    assert not link.set(LinkState.DOWN)
+    assert link.set(LinkState.CONNECTING)
