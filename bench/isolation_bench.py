@@ -1,12 +1,12 @@
 """A dead or slow shadow against the primary path: gateway rate and latency, primary completeness.
 
-    python -m bench.isolation_bench [--duration 20] [--rate R] [--bound 2000] [--rounds 3]
+    python -m bench.isolation_bench [--duration 20] [--rate R] [--bound 100000] [--rounds 3]
 
 In a fresh vhost loaded with the project's definitions (the bounding policy at ``--bound``
-messages, so a stopped shadow's queue reaches its cap within seconds) it runs the gateway
-under ``gateway/gunicorn.conf.py`` and a fast primary consumer, then drives the gateway with
-wrk in three scenarios, interleaved round by round so machine noise hits all of them: the
-shadow consuming with a no-op handler, the shadow stopped (its queue still bound), and the
+messages, by default the product's own) it runs the gateway under ``gateway/gunicorn.conf.py``
+and a fast primary consumer, then drives the gateway with wrk in three scenarios, interleaved round by round so machine noise hits all of them: the
+shadow consuming with a no-op handler, the shadow stopped (its queue still bound, and filled
+to its bound before the run, so that every request drops the oldest copy), and the
 shadow taking 200 ms per message. After each run it checks that the primary handled every
 request answered 200, samples the shadow queue's depth and the broker's alarms throughout,
 and finally prints a markdown table with each scenario's rate as a ratio to the healthy one.
@@ -29,7 +29,10 @@ from dataclasses import dataclass
 
 from bench.gateway_bench import TARGETS, Bench, WrkResult
 from slack_fanout import topology
+from slack_fanout.amqp import envelope_properties
+from testbed.envelopes import an_envelope
 from testbed.processes import Process, python_module
+from testbed.waiting import eventually
 
 GATEWAY = next(target for target in TARGETS if target.name == "gateway")
 RECORD = "testbed.handlers:record"
@@ -96,6 +99,8 @@ class IsolationBench(Bench):
         process = None
         if scenario == "shadow healthy":
             process = self.consumer("shadow", NOOP, {}, "--shadow")
+        elif scenario == "shadow stopped":
+            self.fill_shadow_queue()
         elif scenario == "shadow slow":
             env = {
                 "TEST_RECORD_FILE": str(self.workdir / "shadow.txt"),
@@ -110,6 +115,20 @@ class IsolationBench(Bench):
             with self.channel() as channel:
                 for queue in SHADOW_QUEUES:
                     channel.queue_purge(queue)
+
+    def fill_shadow_queue(self) -> None:
+        """The stopped shadow's queue at its bound before the run starts, so the whole run measures a
+        full queue dropping its oldest message for each new one, whatever the bound."""
+        envelope = an_envelope()
+        body, properties = envelope.encode(), envelope_properties(envelope)
+        missing = self.args.bound - self.depth(SHADOW_QUEUES[0])
+        with self.channel() as channel:
+            for _ in range(max(missing, 0)):
+                channel.basic_publish("", SHADOW_QUEUES[0], body, properties)
+        eventually(self.shadow_full, "the shadow queue to fill", 300, interval=0.5, failure=SystemExit)
+
+    def shadow_full(self) -> bool:
+        return self.depth(SHADOW_QUEUES[0]) >= self.args.bound
 
     def depth(self, queue: str) -> int:
         with self.channel() as channel:
@@ -224,7 +243,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario run")
     parser.add_argument("--rate", type=float, help="paced total requests/s (default: as fast as answered)")
-    parser.add_argument("--bound", type=int, default=2000, help="max-length of the shadow's queue")
+    parser.add_argument(
+        "--bound",
+        type=int,
+        default=topology.BOUNDED_QUEUE_MAX_LENGTH,
+        help="max-length of the shadow's queue (default: the product's)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     # Ctrl-C or a kill must still stop the consumers and the gateway (own sessions) and delete the vhost.
