@@ -35,7 +35,7 @@ import pika
 
 from slack_fanout.topology import INBOUND_EXCHANGE
 from testbed import slack
-from testbed.broker_probe import probe
+from testbed.broker_probe import paced_latency, probe
 from testbed.management import BrokerAdmin
 from testbed.processes import REPO, Process, child_pids, free_port, http_ok
 
@@ -357,6 +357,7 @@ def print_broker_alone(bench: Bench, args: argparse.Namespace) -> None:
 
 
 def print_half_rate(bench: Bench, max_rate: float, args: argparse.Namespace) -> None:
+    """Latency at half the maximum rate, beside the broker's own for the same load without HTTP."""
     connections = 8
     target_rate = max_rate / 2
     delay_ms = max(1000 * connections / target_rate - 1, 0.1)
@@ -365,6 +366,13 @@ def print_half_rate(bench: Bench, max_rate: float, args: argparse.Namespace) -> 
         result = bench.measured_run(target, connections, args.duration, delay_ms)
         latency = f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
         print(f"  {target.name:14} {result.rate:6.0f} req/s  {latency}")
+    floor = paced_latency(bench.amqp_url, connections, delay_ms, args.duration)
+    latency = f"p50 {floor.percentile(0.5):.2f} ms  p99 {floor.percentile(0.99):.2f} ms"
+    print(
+        f"  {'the broker alone':14} {floor.rate:6.0f} msg/s  {latency}  (the same clients and pauses, "
+        "each publishing one message and waiting for its confirm)"
+    )
+    bench.purge()
 
 
 def print_overload(bench: Bench, gateway: Target, args: argparse.Namespace) -> None:

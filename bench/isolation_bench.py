@@ -4,12 +4,13 @@
 
 In a fresh vhost loaded with the project's definitions (the bounding policy at ``--bound``
 messages, by default the product's own) it runs the gateway under ``gateway/gunicorn.conf.py``
-and a fast primary consumer, then drives the gateway with wrk in three scenarios, interleaved round by round so machine noise hits all of them: the
-shadow consuming with a no-op handler, the shadow stopped (its queue still bound, and filled
-to its bound before the run, so that every request drops the oldest copy), and the
-shadow taking 200 ms per message. After each run it checks that the primary handled every
-request answered 200, samples the shadow queue's depth and the broker's alarms throughout,
-and finally prints a markdown table with each scenario's rate as a ratio to the healthy one.
+and a fast primary consumer, then drives the gateway with wrk in three scenarios, interleaved
+round by round so machine noise hits all of them: the shadow consuming with a no-op handler,
+the shadow stopped (its queue still bound, and filled to its bound before the run, so that
+every request drops the oldest copy), and the shadow taking 200 ms per message. After each run
+it checks that the primary handled every request answered 200, samples the shadow queue's depth
+and the broker's alarms throughout, and finally prints a markdown table with each scenario's
+rate as a ratio to the healthy one, and the broker's CPU per request.
 
 Without ``--rate`` wrk drives the gateway as fast as it answers (Debian's wrk has no ``-R``);
 with it, each connection paces its requests to reach about that total rate.
@@ -19,6 +20,7 @@ Needs what ``bench.gateway_bench`` needs: wrk, RabbitMQ with the management API,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import statistics
 import threading
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bench.gateway_bench import TARGETS, Bench, WrkResult
+from bench.gateway_bench import TARGETS, Bench, WrkResult, _broker_cpu_seconds
 from slack_fanout import topology
 from slack_fanout.amqp import envelope_properties
 from testbed.envelopes import an_envelope
@@ -157,9 +159,12 @@ class IsolationBench(Bench):
         delay_ms = max(1000 * connections / rate - 1, 0.1) if rate else 0
         with self.shadow(scenario):
             before = self.primary_settled()
+            broker_cpu = _broker_cpu_seconds()
             with Sampler(self) as sampler:
                 result = self.wrk(self.servers[GATEWAY.name][1], connections, self.args.duration, delay_ms)
+            broker_cpu = _broker_cpu_seconds() - broker_cpu
             handled = self.primary_settled() - before
+        result = dataclasses.replace(result, broker_cpu_ms=broker_cpu * 1000 / max(result.ok, 1))
         return Outcome(result, handled, sampler.max_depth, sampler.alarm or self.alarmed())
 
 
@@ -214,7 +219,8 @@ def run(args: argparse.Namespace) -> None:
 def describe(outcome: Outcome) -> str:
     result = outcome.wrk
     return (f"{result.rate:6.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-            f"non-200 {result.non_2xx}  primary missing {outcome.primary_missing}  "
+            f"non-200 {result.non_2xx}  broker CPU {result.broker_cpu_ms:.2f} ms/req  "
+            f"primary missing {outcome.primary_missing}  "
             f"shadow max {outcome.shadow_max_depth}  alarm {outcome.alarm}")  # fmt: skip
 
 
@@ -224,18 +230,20 @@ def passed(outcome: Outcome, bound: int) -> bool:
 
 def print_table(outcomes: dict[str, list[Outcome]], bound: int) -> None:
     healthy = statistics.median(o.wrk.rate for o in outcomes[SCENARIOS[0]])
-    print(f"\n| scenario | req/s (median) | ratio to healthy | p50 ms | p99 ms | non-200 | "
-          f"primary got every message | shadow queue (max seen, bound {bound}) | alarm |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
+    print("\n| scenario | req/s (median) | ratio to healthy | p50 ms | p99 ms | broker CPU ms/req "
+          "| non-200 | primary got every message "
+          f"| shadow queue (max seen, bound {bound}) | alarm |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|")
     for scenario, runs in outcomes.items():
         rate = statistics.median(o.wrk.rate for o in runs)
         p50 = statistics.median(o.wrk.p50_ms for o in runs)
         p99 = statistics.median(o.wrk.p99_ms for o in runs)
+        broker_cpu = statistics.median(o.wrk.broker_cpu_ms for o in runs)
         missing = sum(o.primary_missing for o in runs)
         complete = "yes" if all(o.primary_missing == 0 for o in runs) else f"no ({missing} missing)"
         alarm = "yes" if any(o.alarm for o in runs) else "none"
         print(f"| {scenario} | {rate:.0f} | {rate / healthy:.2f} | {p50:.1f} | {p99:.1f} | "
-              f"{sum(o.wrk.non_2xx for o in runs)} | {complete} | "
+              f"{broker_cpu:.2f} | {sum(o.wrk.non_2xx for o in runs)} | {complete} | "
               f"{max(o.shadow_max_depth for o in runs)} | {alarm} |")  # fmt: skip
 
 
