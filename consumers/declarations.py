@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 _REFUSALS = frozenset({ACCESS_REFUSED, PRECONDITION_FAILED})
 """A declaration the broker refuses with these, it will refuse every time."""
 
+EARLIER_QUEUE = (
+    "queue declared by an earlier version: each message its bound drops is dead-lettered; "
+    "replace it (docs/operations.md, Upgrading: bounded queues)"
+)
+
 
 def ensure_exchanges(connection: pika.BlockingConnection, behaviour_records: bool) -> None:
     """``slack.inbound``, and with behaviour records on ``slack.behaviour``: each declared where missing."""
@@ -34,8 +39,11 @@ def ensure_exchanges(connection: pika.BlockingConnection, behaviour_records: boo
         ensure_behaviour_exchange(connection)
 
 
-def declare_consumer_queues(channel: BlockingChannel, name: str, delays_ms: tuple[int, ...]) -> None:
-    """The dead-letter queue, the consumer's queue bound to ``slack.inbound``, and its retry path.
+def declare_consumer_queues(
+    channel: BlockingChannel, name: str, delays_ms: tuple[int, ...]
+) -> BlockingChannel:
+    """The dead-letter queue, the consumer's queue bound to ``slack.inbound``, and its retry path;
+    returns the channel to go on with (``channel``, unless the broker closed it).
 
     Retry queues are declared for the configured schedule, whatever it is; each delay's queue
     is bound to the retry exchange under its own name, and so are the dead-letter queue and the
@@ -46,7 +54,8 @@ def declare_consumer_queues(channel: BlockingChannel, name: str, delays_ms: tupl
         channel.queue_declare(
             topology.dead_letter_queue(name), durable=True, arguments=topology.dead_letter_queue_arguments()
         )
-        channel.queue_declare(queue, durable=True, arguments=topology.consumer_queue_arguments(name))
+    channel = _declare_consumer_queue(channel, name)
+    with _refusals_are_final():
         channel.queue_bind(queue, topology.INBOUND_EXCHANGE)
         channel.exchange_declare(topology.retry_exchange(name), exchange_type="direct", durable=True)
         for delay in sorted(set(delays_ms)):
@@ -57,6 +66,26 @@ def declare_consumer_queues(channel: BlockingChannel, name: str, delays_ms: tupl
             )
         for parking in topology.parking_queues(name, delays_ms):
             channel.queue_bind(parking, topology.retry_exchange(name), routing_key=parking)
+    return channel
+
+
+def _declare_consumer_queue(channel: BlockingChannel, name: str) -> BlockingChannel:
+    """The consumer's queue as defined; or, where an earlier version declared it with the dead-letter
+    arguments a bounded queue no longer has, that queue as it is, with a warning. The broker closes
+    the channel that the first declaration is refused on: the one to go on with is returned."""
+    queue = topology.consumer_queue(name)
+    try:
+        channel.queue_declare(queue, durable=True, arguments=topology.consumer_queue_arguments(name))
+        return channel
+    except ChannelClosedByBroker as error:
+        earlier = topology.earlier_consumer_queue_arguments(name)
+        if error.reply_code != PRECONDITION_FAILED or earlier == topology.consumer_queue_arguments(name):
+            raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
+    channel = channel.connection.channel()
+    with _refusals_are_final():
+        channel.queue_declare(queue, durable=True, arguments=earlier)
+    log.warning(EARLIER_QUEUE, extra={"consumer": name, "queue": queue})
+    return channel
 
 
 def report_legacy_retry_queues(

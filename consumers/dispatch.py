@@ -26,9 +26,15 @@ from consumers.slack_actions import RecordingSlack, SideEffects
 from slack_fanout import behaviour
 from slack_fanout.envelope import DecodeError, Envelope, Reply, utc_now
 from slack_fanout.logs import BoundLogger
+from slack_fanout.topology import DELIVERY_LIMIT
 
 log = logging.getLogger(__name__)
 _handler_log = logging.getLogger("consumers.handler")
+
+
+UNSETTLED_TOO_OFTEN = (
+    f"delivered {DELIVERY_LIMIT + 1} times without being settled: the consumer crashed or stopped on it"
+)
 
 
 class Outcome(Enum):
@@ -63,6 +69,9 @@ class Delivery:
     redelivered: bool = True
     """The broker delivered this message before (to a consumer that did not acknowledge it), or it is
     a copy ``slack-fanout replay`` made of an archived request."""
+    last_delivery: bool = False
+    """Delivered unsettled ``topology.DELIVERY_LIMIT`` times already: the consumer crashed or stopped
+    on it each time. Set aside now, for an operator, rather than lost or looping."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,14 @@ class Dispatcher:
             self._count("duplicate")
             return Result(
                 Outcome.ACK, record=self._record(envelope, None, behaviour.Outcome.DUPLICATE_SKIPPED)
+            )
+        if delivery.last_delivery:
+            log.error("delivered too often without being settled: dead-lettered", extra=fields)
+            self._count("delivery_limit", "dead_lettered")
+            return Result(
+                Outcome.DEAD_LETTER,
+                error=UNSETTLED_TOO_OFTEN,
+                record=self._record(envelope, None, behaviour.Outcome.DEAD_LETTERED),
             )
         message_log = BoundLogger(_handler_log, {"consumer": self._consumer, "envelope_id": envelope.id})
         context = Context(self._consumer, envelope, message_log, self._side_effects(message_log))

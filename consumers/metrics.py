@@ -8,7 +8,7 @@ MESSAGES = Counter(
     "slack_fanout_consumer_messages_total",
     "Messages by what became of them: handled, failed (the handler raised), refused (a permanent "
     "failure), retried (parked for a later retry), dead_lettered, duplicate (already handled: "
-    "skipped), not_an_envelope.",
+    "skipped), not_an_envelope, delivery_limit (delivered unsettled too often: set aside).",
     ["consumer", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

@@ -61,9 +61,20 @@ def retries_made(headers: dict[str, Any] | None) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
+DELIVERY_COUNT_HEADER = "x-delivery-count"
+"""The quorum queue's count of earlier deliveries of a message that were not settled."""
+
+
+def last_delivery(headers: dict[str, Any] | None) -> bool:
+    """Whether the queue will drop this message if this delivery is not settled either: it went
+    unsettled ``topology.DELIVERY_LIMIT`` times before (the consumer crashed or stopped on it)."""
+    value = (headers or {}).get(DELIVERY_COUNT_HEADER, 0)
+    return isinstance(value, int) and value >= topology.DELIVERY_LIMIT
+
+
 def copy_headers(headers: dict[str, Any] | None, retries_made: int, error: str | None) -> dict[str, Any]:
     """The headers of the copy parked after a failed attempt: the original's, the count one up and
     the error. Without the broker's ``x-delivery-count``, which belongs to the original's queue."""
     copied = {**(headers or {}), RETRIES_HEADER: retries_made + 1, ERROR_HEADER: error}
-    copied.pop("x-delivery-count", None)
+    copied.pop(DELIVERY_COUNT_HEADER, None)
     return copied

@@ -115,8 +115,7 @@ class Consumer:
             behaviour_records=config.behaviour_records,
         )
         try:
-            channel = session.connection.channel()
-            self._declare(session.connection, channel)
+            channel = self._declare(session.connection, session.connection.channel())
             session.open_publishing_channels()
             channel.basic_qos(prefetch_count=config.prefetch)
             channel.add_on_cancel_callback(_cancelled_by_broker)
@@ -133,13 +132,15 @@ class Consumer:
         finally:
             session.close()
 
-    def _declare(self, connection: pika.BlockingConnection, channel: BlockingChannel) -> None:
+    def _declare(self, connection: pika.BlockingConnection, channel: BlockingChannel) -> BlockingChannel:
+        """Everything the consumer needs; returns the channel to consume on."""
         config = self._config
         ensure_exchanges(connection, config.behaviour_records)
-        declare_consumer_queues(channel, config.name, config.retry_delays_ms)
+        channel = declare_consumer_queues(channel, config.name, config.retry_delays_ms)
         if not self._legacy_checked:  # once per run
             self._legacy_checked = True
             report_legacy_retry_queues(connection, config.name, config.retry_delays_ms)
+        return channel
 
     def _parameters(self) -> list[pika.URLParameters]:
         every = []

@@ -24,7 +24,7 @@ from consumers.acks import AckWindow
 from consumers.dispatch import Delivery, Dispatcher, Outcome, Result
 from consumers.errors import CopyNotAccepted
 from consumers.record_channel import RecordChannel
-from consumers.retries import copy_headers, next_home, retries_left, retries_made
+from consumers.retries import copy_headers, last_delivery, next_home, retries_left, retries_made
 from slack_fanout import topology
 from slack_fanout.amqp import persistent_copy
 
@@ -92,7 +92,8 @@ class Session:
         retries = retries_made(properties.headers)
         left = retries_left(retries, self._retry_delays_ms)
         may_repeat = method.redelivered or topology.REPLAYED_HEADER in (properties.headers or {})
-        delivery = Delivery(body, retries, left, properties.reply_to, may_repeat)
+        last = last_delivery(properties.headers)
+        delivery = Delivery(body, retries, left, properties.reply_to, may_repeat, last)
         self._consuming_channel = channel
         self._acks.delivered(method.delivery_tag)
         with self._outcomes_lock:

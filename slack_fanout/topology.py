@@ -100,16 +100,28 @@ def dead_letter_queue(name: str) -> str:
 def consumer_queue_arguments(name: str) -> dict[str, Any]:
     """A quorum queue: replicated when clustered, and it counts deliveries itself.
 
-    The broker dead-letters a message through the default exchange to the consumer's
-    dead-letter queue after ``DELIVERY_LIMIT`` + 1 failed deliveries, so a poison message
-    can neither block the queue nor loop forever.
+    A message that crashed the consumer ``DELIVERY_LIMIT`` times is set aside in the consumer's
+    dead-letter queue by the consumer itself, on its last delivery, so a poison message can
+    neither block the queue nor loop forever. An unbounded consumer's queue also has the broker
+    dead-letter it there, should that last delivery fail too. A bounded one's has no
+    dead-letter exchange: it would copy every message the bound drops, a publish for each
+    request once the queue is full, and the archive already keeps them all for ``replay``.
     """
-    return {
-        "x-queue-type": "quorum",
-        "x-delivery-limit": DELIVERY_LIMIT,
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": dead_letter_queue(name),
-    }
+    arguments: dict[str, Any] = {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT}
+    if name in UNBOUNDED_CONSUMERS:
+        arguments.update(_dead_letter_arguments(name))
+    return arguments
+
+
+def earlier_consumer_queue_arguments(name: str) -> dict[str, Any]:
+    """What versions before drop-head without dead letters declared: a consumer still accepts its
+    queue with these, and warns (docs/operations.md, "Upgrading: bounded queues")."""
+    return {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT, **_dead_letter_arguments(name)}
+
+
+def _dead_letter_arguments(name: str) -> dict[str, Any]:
+    """Through the default exchange to the consumer's dead-letter queue."""
+    return {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead_letter_queue(name)}
 
 
 def dead_letter_queue_arguments() -> dict[str, Any]:
@@ -202,9 +214,10 @@ def bounding_policies(vhost: str = "/", max_length: int = BOUNDED_QUEUE_MAX_LENG
     Overflow drops the oldest message (``drop-head``): ``reject-publish`` would nack the
     gateway and turn a full shadow queue into 503s for Slack, and ``reject-publish-dlx`` is not
     supported by quorum queues (3.10 takes it as ``drop-head`` without a word). Dropped messages
-    are dead-lettered, so the dead-letter queues are capped too. The archive has its own
-    retention. No policy sets an overflow for the retry queues: their at-least-once
-    dead-lettering needs their own ``reject-publish``.
+    are not dead-lettered (``consumer_queue_arguments``); the dead-letter queues are capped all
+    the same, against a flood of poison messages. The archive has its own retention. No policy
+    sets an overflow for the retry queues: their at-least-once dead-lettering needs their own
+    ``reject-publish``.
     """
     unbounded = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS))
     uncapped = "|".join(sorted(re.escape(name) for name in UNBOUNDED_CONSUMERS | {ARCHIVE, BEHAVIOUR}))

@@ -303,6 +303,11 @@ class Load:
             time.sleep(max(interval - (time.monotonic() - started), 0))
 
 
+IN_FLIGHT_TOGETHER_S = 1.0
+"""The load's workers send concurrently: requests sent this close together may reach a queue in
+either order."""
+
+
 @dataclass(frozen=True)
 class ConsumerAccount:
     handled: int
@@ -311,12 +316,15 @@ class ConsumerAccount:
     without_200: int
     dead_letters: int
     bounded: bool
+    only_oldest_lost: bool
+    """Every lost request was sent before every one handled after it: what a queue that drops its
+    oldest message at its bound loses, and nothing else."""
 
     @property
     def unexplained(self) -> int:
-        """Losses not accounted for: any, for an unbounded consumer; beyond what its bound dropped
-        (dropped messages are dead-lettered), for a bounded one."""
-        return max(len(self.lost) - self.dead_letters, 0) if self.bounded else len(self.lost)
+        """Losses not accounted for: any, for an unbounded consumer; any but the oldest its bound
+        dropped, for a bounded one."""
+        return 0 if self.bounded and self.only_oldest_lost else len(self.lost)
 
 
 def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, ConsumerAccount]]:
@@ -326,15 +334,26 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
     accounts = {}
     for name in CONSUMERS:
         handled = collections.Counter(marker for marker, _when in system.handled(name))
+        lost = sorted(ok - handled.keys())
         accounts[name] = ConsumerAccount(
             handled=len(handled),
             duplicates=sum(count - 1 for count in handled.values()),
-            lost=sorted(ok - handled.keys()),
+            lost=lost,
             without_200=len(handled.keys() - ok),
             dead_letters=depths[dead_letter_queue(name)],
             bounded=name not in UNBOUNDED_CONSUMERS,
+            only_oldest_lost=_only_oldest_lost(lost, handled.keys() & ok, load.times),
         )
     return answers, accounts
+
+
+def _only_oldest_lost(lost: list[str], handled: set[str], times: dict[str, tuple[float, float]]) -> bool:
+    if not lost:
+        return True
+    sent = {marker: times[marker][0] for marker in (*lost, *handled)}
+    first_lost, last_lost = min(sent[m] for m in lost), max(sent[m] for m in lost)
+    handled_after = [sent[m] for m in handled if sent[m] > first_lost]
+    return all(when > last_lost - IN_FLIGHT_TOGETHER_S for when in handled_after)
 
 
 def _queues_of(name: str) -> list[str]:

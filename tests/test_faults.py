@@ -21,5 +21,5 @@ def test_a_bounded_shadow_that_overflows_loses_only_what_its_bound_dropped() -> 
     primary, shadow = accounts["primary"], accounts["shadow"]
     assert primary.lost == [] and primary.dead_letters == 0
     assert shadow.lost, "the shadow's queue should have overflowed its bound of 100 while it was down"
-    assert shadow.unexplained == 0
-    assert len(shadow.lost) == shadow.dead_letters
+    assert shadow.unexplained == 0, "the shadow lost more than the oldest requests its bound dropped"
+    assert shadow.dead_letters == 0, "dropped at the bound, not copied to the dead letters"

@@ -68,5 +68,6 @@ def test_the_primary_gets_every_message_and_the_shadow_queue_stays_at_its_bound(
     assert sorted(lines(primary_record)) == sorted(f"m{n}" for n in range(REQUESTS))
     assert shadow_depth <= BOUND
     assert len(lines(shadow_record)) + shadow_depth < REQUESTS  # the oldest were dropped, by design
+    assert vhost.queue_depth("slack.shadow.dead") == 0  # and not copied: a publish each, for nothing
     [node] = vhost.management.get("nodes")
     assert not node["mem_alarm"] and not node["disk_free_alarm"]

@@ -96,6 +96,21 @@ def test_on_its_last_allowed_delivery_a_failure_leaves_no_retries(caplog: pytest
     assert logged(caplog, "handler failed").retries_left == 0
 
 
+def test_a_message_on_its_last_delivery_is_dead_lettered_without_running_the_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The consumer crashed or stopped on it every time: the queue would drop it if this one fails too."""
+    envelope = an_envelope()
+    result = Dispatcher("audit", remember, RecordingSlack).process(
+        Delivery(envelope.encode(), retries_made=0, retries_left=3, last_delivery=True)
+    )
+    assert result.outcome is Outcome.DEAD_LETTER
+    assert result.error is not None and f"delivered {DELIVERY_LIMIT + 1} times" in result.error
+    assert seen == []
+    set_aside = logged(caplog, "delivered too often without being settled: dead-lettered")
+    assert set_aside.envelope_id == envelope.id
+
+
 @pytest.mark.parametrize(
     "body",
     [b"not json: SECRET", b'{"version": 1, "kind": "slash_command", "body": "SECRET"}', b"\xff\xfe SECRET"],

@@ -10,10 +10,12 @@ from consumers.retries import (
     RETRIES_HEADER,
     Home,
     copy_headers,
+    last_delivery,
     next_home,
     retries_left,
     retries_made,
 )
+from slack_fanout.topology import DELIVERY_LIMIT
 
 SCHEDULE = (200, 1_000, 5_000)
 
@@ -71,3 +73,12 @@ def test_a_first_delivery_or_a_count_not_ours_has_made_no_retries() -> None:
     assert retries_made({RETRIES_HEADER: -1}) == 0
     assert retries_made({RETRIES_HEADER: "3"}) == 0
     assert retries_made({RETRIES_HEADER: 3}) == 3
+
+
+def test_the_delivery_the_queue_would_drop_if_unsettled_again_is_the_last() -> None:
+    assert [last_delivery({"x-delivery-count": count}) for count in range(DELIVERY_LIMIT + 2)] == [
+        *[False] * DELIVERY_LIMIT,
+        True,
+        True,
+    ]
+    assert not last_delivery(None) and not last_delivery({"x-delivery-count": "5"})

@@ -12,9 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from consumers.retries import RETRIES_HEADER
+from consumers.declarations import EARLIER_QUEUE
+from consumers.dispatch import UNSETTLED_TOO_OFTEN
+from consumers.retries import ERROR_HEADER, RETRIES_HEADER
 from slack_fanout.envelope import Envelope
-from slack_fanout.topology import DELIVERY_LIMIT, INBOUND_EXCHANGE, consumer_queue, dead_letter_queue
+from slack_fanout.topology import (
+    DELIVERY_LIMIT,
+    INBOUND_EXCHANGE,
+    consumer_queue,
+    dead_letter_queue,
+    earlier_consumer_queue_arguments,
+)
 from testbed import http
 from testbed.envelopes import an_envelope
 from testbed.management import quote
@@ -137,6 +145,39 @@ def test_a_consumer_killed_mid_message_gets_it_again_after_restart(
     with consuming(vhost, tmp_path, log_name="restarted.log") as restarted:
         assert restarted.wait_for_log("handled")["envelope_id"] == started["envelope_id"]
     assert handled(tmp_path) == ["in hand"]
+
+
+def test_a_message_that_crashes_the_consumer_every_time_is_set_aside_on_its_last_delivery(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    """A bounded queue has no dead-letter exchange: left to the broker, the message would be dropped."""
+    for crash in range(DELIVERY_LIMIT):
+        with consuming(vhost, tmp_path, log_name=f"crash-{crash}.log", TEST_SLEEP_SECONDS="30") as crashing:
+            if crash == 0:
+                publish(vhost, envelope("poison"))
+            crashing.wait_for_log("handler started")
+            crashing.signal(signal.SIGKILL)
+            crashing.popen.wait(5)
+    with consuming(vhost, tmp_path, log_name="last.log") as last:
+        last.wait_for_log("delivered too often without being settled: dead-lettered")
+        last.wait_for(lambda: vhost.queue_depth(DEAD) == 1, "the dead queue")
+    assert handled(tmp_path) == []
+    [(body, headers)] = vhost.drain_with_headers(DEAD)
+    assert Envelope.decode(body).payload["text"] == "poison"
+    assert headers[ERROR_HEADER] == UNSETTLED_TOO_OFTEN
+
+
+def test_a_queue_an_earlier_version_declared_with_dead_lettered_drops_is_still_consumed(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    """Its arguments cannot change in place: the consumer goes on with it, and says how to replace it."""
+    with vhost.channel() as channel:
+        channel.queue_declare(QUEUE, durable=True, arguments=earlier_consumer_queue_arguments(NAME))
+    with consuming(vhost, tmp_path) as process:
+        process.wait_for_log(EARLIER_QUEUE, consumer=NAME, queue=QUEUE)
+        publish(vhost, envelope("still flows"))
+        process.wait_for_log("handled")
+    assert handled(tmp_path) == ["still flows"]
 
 
 def test_sigterm_finishes_and_acks_the_message_in_hand_and_leaves_the_rest_queued(

@@ -74,13 +74,17 @@ class VirtualHost:
 
     def drain(self, queue: str) -> list[bytes]:
         """Every message now in ``queue``, removed from it, oldest first."""
-        bodies = []
+        return [body for body, _headers in self.drain_with_headers(queue)]
+
+    def drain_with_headers(self, queue: str) -> list[tuple[bytes, dict[str, Any]]]:
+        """``drain``, each body with its message's headers."""
+        messages = []
         with self.channel() as channel:
             while True:
-                method, _properties, body = channel.basic_get(queue, auto_ack=True)
+                method, properties, body = channel.basic_get(queue, auto_ack=True)
                 if method is None:
-                    return bodies
-                bodies.append(body)
+                    return messages
+                messages.append((body, properties.headers or {}))
 
     def close_client_connections(self, timeout: float = 15) -> int:
         """Have the broker close every client connection to this vhost (as a network fault would).
