@@ -80,7 +80,7 @@ def _declare_consumer_queue(channel: BlockingChannel, name: str) -> BlockingChan
     except ChannelClosedByBroker as error:
         earlier = topology.earlier_consumer_queue_arguments(name)
         if error.reply_code != PRECONDITION_FAILED or earlier == topology.consumer_queue_arguments(name):
-            raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
+            raise _refused(error) from None
     channel = channel.connection.channel()
     with _refusals_are_final():
         channel.queue_declare(queue, durable=True, arguments=earlier)
@@ -113,5 +113,9 @@ def _refusals_are_final() -> Iterator[None]:
         yield
     except ChannelClosedByBroker as error:
         if error.reply_code in _REFUSALS:
-            raise DeclarationRefused(f"the broker refused the declarations: {error.reply_text}") from None
+            raise _refused(error) from None
         raise
+
+
+def _refused(error: ChannelClosedByBroker) -> DeclarationRefused:
+    return DeclarationRefused(f"the broker refused the declarations: {error.reply_text}")
