@@ -104,12 +104,8 @@ def answered(tmp_path: Path) -> list[str]:
 
 
 def dead_letters(vhost: VirtualHost) -> list[tuple[str, dict]]:
-    letters = []
-    with vhost.channel() as channel:
-        while (message := channel.basic_get(DEAD, auto_ack=True))[0] is not None:
-            _method, properties, body = message
-            letters.append((Envelope.decode(body).payload["text"], properties.headers))
-    return letters
+    letters = vhost.drain_with_headers(DEAD)
+    return [(Envelope.decode(body).payload["text"], headers) for body, headers in letters]
 
 
 @contextmanager

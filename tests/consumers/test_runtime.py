@@ -100,10 +100,9 @@ def test_a_failing_message_is_retried_after_growing_delays_then_dead_lettered_wh
     assert {(f["error_type"], f["error"]) for f in failures} == {("Refused", "refusing 'poison'")}
     waits = [later - earlier for earlier, later in itertools.pairwise(timestamps(failures))]
     assert all(wait >= delay / 1000 for wait, delay in zip(waits, SHORT_DELAYS_MS, strict=True)), waits
-    with vhost.channel() as channel:
-        _method, properties, body = channel.basic_get(DEAD, auto_ack=True)
+    [(body, headers)] = vhost.drain_with_headers(DEAD)
     assert Envelope.decode(body).payload["text"] == "poison"
-    assert properties.headers[RETRIES_HEADER] == len(SHORT_DELAYS_MS) + 1
+    assert headers[RETRIES_HEADER] == len(SHORT_DELAYS_MS) + 1
 
 
 def test_a_downstream_down_for_a_while_costs_no_message(vhost: VirtualHost, tmp_path: Path) -> None:
