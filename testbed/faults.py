@@ -303,11 +303,6 @@ class Load:
             time.sleep(max(interval - (time.monotonic() - started), 0))
 
 
-IN_FLIGHT_TOGETHER_S = 1.0
-"""The load's workers send concurrently: requests sent this close together may reach a queue in
-either order."""
-
-
 @dataclass(frozen=True)
 class ConsumerAccount:
     handled: int
@@ -317,8 +312,8 @@ class ConsumerAccount:
     dead_letters: int
     bounded: bool
     only_oldest_lost: bool
-    """Every lost request was sent before every one handled after it: what a queue that drops its
-    oldest message at its bound loses, and nothing else."""
+    """No request it handled was published after one it lost and before another: what a queue that
+    drops its oldest message at its bound loses, and nothing else."""
 
     @property
     def unexplained(self) -> int:
@@ -342,18 +337,20 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
             without_200=len(handled.keys() - ok),
             dead_letters=depths[dead_letter_queue(name)],
             bounded=name not in UNBOUNDED_CONSUMERS,
-            only_oldest_lost=_only_oldest_lost(lost, handled.keys() & ok, load.times),
+            only_oldest_lost=lost_only_the_oldest(lost, handled.keys() & ok, load.times),
         )
     return answers, accounts
 
 
-def _only_oldest_lost(lost: list[str], handled: set[str], times: dict[str, tuple[float, float]]) -> bool:
+def lost_only_the_oldest(lost: list[str], handled: set[str], times: dict[str, tuple[float, float]]) -> bool:
+    """The load's workers send at once, so a request reached the queue at some moment between its
+    sending and its answer (``times``). A handled request sent after a lost one was answered is
+    newer than it; answered before another lost one was sent, older: kept between two drops."""
     if not lost:
         return True
-    sent = {marker: times[marker][0] for marker in (*lost, *handled)}
-    first_lost, last_lost = min(sent[m] for m in lost), max(sent[m] for m in lost)
-    handled_after = [sent[m] for m in handled if sent[m] > first_lost]
-    return all(when > last_lost - IN_FLIGHT_TOGETHER_S for when in handled_after)
+    first_lost_answered = min(times[m][1] for m in lost)
+    last_lost_sent = max(times[m][0] for m in lost)
+    return not any(first_lost_answered < times[m][0] and times[m][1] < last_lost_sent for m in handled)
 
 
 def _queues_of(name: str) -> list[str]:

@@ -4,7 +4,7 @@ The full run, with every scenario and then all of them mixed, is ``python -m ben
 (docs/reliability.md); this one injects each fault once at a lower rate.
 """
 
-from testbed.faults import SCENARIOS, run
+from testbed.faults import SCENARIOS, lost_only_the_oldest, run
 
 
 def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:
@@ -23,3 +23,11 @@ def test_a_bounded_shadow_that_overflows_loses_only_what_its_bound_dropped() -> 
     assert shadow.lost, "the shadow's queue should have overflowed its bound of 100 while it was down"
     assert shadow.unexplained == 0, "the shadow lost more than the oldest requests its bound dropped"
     assert shadow.dead_letters == 0, "dropped at the bound, not copied to the dead letters"
+
+
+def test_the_accounting_tells_a_bound_dropping_the_oldest_from_any_other_loss() -> None:
+    """Each request by when it was sent and answered: it reached the queue in between."""
+    times = {"a": (0.0, 0.1), "b": (1.0, 1.1), "c": (2.0, 2.1), "d": (3.0, 3.1), "e": (3.05, 4.0)}
+    assert lost_only_the_oldest(["a", "b"], {"c", "d", "e"}, times)
+    assert lost_only_the_oldest(["a", "b", "d"], {"c", "e"}, times) is False  # c kept between drops
+    assert lost_only_the_oldest(["a", "d"], {"e"}, times)  # e and d were in flight together
