@@ -6,6 +6,14 @@ body, a signature or a token.
 
 from __future__ import annotations
 
+UNEXPECTED = "unexpected error; see the gateway's log"
+"""The message of a 500: a bug, whose traceback is logged."""
+
+
+def error_document(code: str, message: str) -> dict[str, str]:
+    """The JSON body of every refusal and error: ``code`` stable for machines, ``message`` for people."""
+    return {"error": code, "message": message}
+
 
 class GatewayError(Exception):
     """Base: ``status`` is the HTTP status, ``code`` a stable machine-readable name."""

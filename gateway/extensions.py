@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from flask import Flask, current_app
 
 from slack_fanout.envelope import Envelope, Reply
-
-if TYPE_CHECKING:
-    from gateway.replies import ReplyBreaker
-    from gateway.settings import GatewaySettings
-    from gateway.verification import RequestVerifier
 
 
 class EnvelopePublisher(Protocol):
@@ -24,27 +19,12 @@ class EnvelopePublisher(Protocol):
     def close(self, timeout: float = ...) -> None: ...
 
 
-SETTINGS = "slack_fanout.settings"
-VERIFIER = "slack_fanout.verifier"
 PUBLISHER = "slack_fanout.publisher"
-REPLY_BREAKER = "slack_fanout.reply_breaker"
 
 
 def publisher_of(app: Flask) -> EnvelopePublisher:
     return app.extensions[PUBLISHER]
 
 
-def current_settings() -> GatewaySettings:
-    return current_app.extensions[SETTINGS]
-
-
-def current_verifier() -> RequestVerifier:
-    return current_app.extensions[VERIFIER]
-
-
 def current_publisher() -> EnvelopePublisher:
     return publisher_of(current_app)
-
-
-def current_reply_breaker() -> ReplyBreaker:
-    return current_app.extensions[REPLY_BREAKER]

@@ -10,7 +10,9 @@ import pika
 import pytest
 from flask import Flask
 
+from gateway.app import create_app
 from gateway.publisher import EXCHANGE_MISSING
+from gateway.settings import GatewaySettings
 from slack_fanout.envelope import Envelope
 from testbed import slack
 from testbed.processes import free_port
@@ -221,3 +223,43 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(
         assert answer.status == 200
     [published] = [record for record in caplog.records if record.getMessage() == "published"]
     assert published.remote_addr == logged_address
+
+
+class _PublisherWithABug:
+    """A publisher that fails as no ``PublishFailed`` does: a bug, not a refusal."""
+
+    def publish(self, envelope: Envelope) -> None:
+        raise ValueError("a bug")
+
+    def request_reply(self, envelope: Envelope, reply_deadline: float) -> None:
+        raise ValueError("a bug")
+
+    def ready(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        pass
+
+    def close(self, timeout: float = 0) -> None:
+        pass
+
+
+def test_a_bug_is_answered_500_in_the_same_shape_with_its_traceback_logged_and_the_body_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = GatewaySettings(amqp_url="amqp://unused", slack_signing_secret=slack.SIGNING_SECRET)
+    client = create_app(settings, publisher=_PublisherWithABug()).test_client()
+    request = slack.signed(slack.slash_command(text="private words"), slack.FORM)
+    response = post(client, request)
+    assert response.status == 500
+    assert response.json == {"error": "internal_error", "message": "unexpected error; see the gateway's log"}
+    [logged] = [record for record in caplog.records if record.getMessage() == "unexpected error"]
+    assert logged.exc_info is not None and "a bug" in str(logged.exc_info[1])
+    assert "private words" not in caplog.text
+
+
+def test_only_posts_reach_slacks_endpoint_other_methods_are_the_operational_endpoints(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/slack/events").status_code == 404
+    assert client.put("/healthz").status_code == 405
