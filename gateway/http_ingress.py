@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 REFUSED = "refused"
 """The ``kind`` label of a request that was refused before its kind was known."""
+
+DISCARDED_AT_MOST = 64 * 1024 * 1024
+"""How much of a body too large to accept is read and thrown away, so that its sender gets the 413."""
 
 
 class HttpIngress:
@@ -85,6 +88,7 @@ class HttpIngress:
         try:
             raw = request.get_data(cache=False)
         except RequestEntityTooLarge:
+            _discard(request.environ["wsgi.input"], DISCARDED_AT_MOST)
             raise PayloadTooLarge(f"body is larger than {self._settings.max_body_bytes} bytes") from None
         headers = {name.lower(): value for name, value in request.headers.items()}
         return accept(raw, request.content_type, headers, request.path, self._verifier)
@@ -121,3 +125,14 @@ class HttpIngress:
 
 def _json(document: Mapping[str, object], status: int) -> Response:
     return Response(json.dumps(document), status, mimetype="application/json")
+
+
+def _discard(body: IO[bytes], at_most: int) -> None:
+    """Read what the client is still sending. gunicorn closes a connection its client asked to close
+    once answered; with unread bytes in it, the kernel resets it, and the client sees a broken pipe
+    instead of the 413. Beyond ``at_most``, it may."""
+    while at_most > 0:
+        chunk = body.read(min(at_most, 64 * 1024))
+        if not chunk:
+            return
+        at_most -= len(chunk)

@@ -62,6 +62,17 @@ def test_with_the_broker_down_at_start_it_serves_503s_not_crashes(tmp_path: Path
         assert gateway.popen.poll() is None
 
 
+def test_an_oversized_body_is_answered_413_even_while_the_client_is_still_sending_it(
+    vhost: VirtualHost, tmp_path: Path
+) -> None:
+    """More than the socket buffers hold, from a client that asks to close the connection after
+    the answer (as urllib does): unread bytes left behind would turn the 413 into a reset."""
+    oversized = slack.signed(slack.slash_command(text="x" * (8 * 1024 * 1024)), slack.FORM)
+    with running_gateway(vhost.amqp_url, tmp_path / "gateway.log") as (_gateway, url):
+        answers = [http.post(url, oversized).status for _ in range(3)]
+    assert answers == [413, 413, 413]
+
+
 def test_without_secret_or_token_gunicorn_refuses_to_start_with_a_clear_message() -> None:
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(REPO)}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
