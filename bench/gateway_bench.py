@@ -2,12 +2,13 @@
 
     python -m bench.gateway_bench [--rounds 3] [--duration 10] [--connections 32]
 
-Starts four servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
-the gateway as shipped (gevent workers, pipelined confirms), the gateway on gthread workers
-(the design before, the A/B baseline), and the naive baseline (one blocking confirmed publish
-per request). Drives each with wrk posting a signed slash command, round after round, and
-prints medians and ratios. Every 200 must be in both bound queues (one quorum, one
-classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
+Starts five servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
+the gateway as shipped (gevent workers, pipelined confirms, Slack's endpoint in front of
+Flask), the same with the endpoint as a Flask view, the design the capacity work started from
+(gthread workers, the endpoint a Flask view: the A/B baseline), and the naive baseline (one
+blocking confirmed publish per request). Drives each with wrk posting a signed slash
+command, round after round, and prints medians and ratios. Every 200 must be in both bound
+queues (one quorum, one classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
 under overload (no answer may take 3 s), and the gateway workers' memory.
 
 Every server runs at the product's defaults (INFO logs: the gateway writes its "published" line
@@ -53,14 +54,18 @@ class Target:
     """Settings of this server beyond the common ones."""
 
 
+FLASK_VIEW = "bench.flask_view_app:create_flask_view_app()"
 TARGETS = [
     Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False),
     Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True),
-    # The design before gevent, kept as the A/B baseline: a thread per request (gunicorn's gthread).
+    # The endpoint as a Flask view, on the same gevent workers: what the ingress in front of Flask saves.
+    Target("gateway, Flask view", "gateway/gunicorn.conf.py", FLASK_VIEW, publishes=True),
+    # The design the capacity work started from, kept as the A/B baseline: a thread per request
+    # (gunicorn's gthread), the endpoint a Flask view.
     Target(
-        "gateway on gthread",
+        "gthread, Flask view",
         "gateway/gunicorn.conf.py",
-        None,
+        FLASK_VIEW,
         publishes=True,
         env=(("GUNICORN_CMD_ARGS", "-k gthread --threads 32"),),
     ),
@@ -313,10 +318,12 @@ def run(args: argparse.Namespace) -> None:
     try:
         results = bench.rounds(TARGETS, args, args.connections)
         print_summary(results)
-        gateway, before = TARGETS[1], TARGETS[2]
+        gateway, view, before = TARGETS[1], TARGETS[2], TARGETS[3]
         max_rate = median(results[gateway.name], "rate")
         ratio = max_rate / median(results[before.name], "rate")
-        print(f"\nthe gateway against its previous design (gthread): {ratio:.2f}x")
+        print(f"\nthe gateway against the design before (gthread, the endpoint a Flask view): {ratio:.2f}x")
+        print(f"against the same gevent workers with the endpoint a Flask view: "
+              f"{max_rate / median(results[view.name], 'rate'):.2f}x")  # fmt: skip
         print_broker_alone(bench, args)
         print_half_rate(bench, max_rate, args)
         print_overload(bench, gateway, args)
