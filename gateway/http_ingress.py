@@ -5,8 +5,8 @@ Request URLs, and the path travels in the envelope, so a replaying consumer call
 route of the bot. Every other request (the health probes, ``/metrics``) goes on to Flask.
 
 Why not a Flask view: Flask's per-request machinery (its contexts, routing, hooks and response
-conversion) cost a gevent worker about 0.3 ms of CPU per request, a quarter of all the
-gateway's work, measured side by side (docs/performance.md, "Gateway throughput"). The
+conversion) cost a gevent worker 0.2 to 0.35 ms of CPU per request, a sixth to a quarter of
+all the gateway's work, measured side by side (docs/performance.md, "Gateway throughput"). The
 endpoint keeps werkzeug's ``Request`` and ``Response``, the ones Flask's are built on; it is
 wrapped in as Flask documents for WSGI middleware (``app.wsgi_app = ...``).
 """
