@@ -8,8 +8,8 @@ Flask), the same with the endpoint as a Flask view, the design the capacity work
 (gthread workers, the endpoint a Flask view: the A/B baseline), and the naive baseline (one
 blocking confirmed publish per request). Drives each with wrk posting a signed slash
 command, round after round, and prints medians and ratios. Every 200 must be in both bound
-queues (one quorum, one classic), or the run fails. Then: latency at half the gateway's maximum rate, latency
-under overload (no answer may take 3 s), and the gateway workers' memory.
+queues (one quorum, one classic), or the run fails. Then: latency at half the gateway's
+maximum rate, latency under overload (no answer may take 3 s), and the gateway workers' memory.
 
 Every server runs at the product's defaults (INFO logs: the gateway writes its "published" line
 per request). Needs wrk, a RabbitMQ with the management API (AMQP_URL / RABBITMQ_MANAGEMENT_URL), and

@@ -116,7 +116,7 @@ def consumer_queue_arguments(name: str) -> dict[str, Any]:
 def earlier_consumer_queue_arguments(name: str) -> dict[str, Any]:
     """What versions before drop-head without dead letters declared: a consumer still accepts its
     queue with these, and warns (docs/operations.md, "Upgrading: bounded queues")."""
-    return {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT, **_dead_letter_arguments(name)}
+    return {**consumer_queue_arguments(name), **_dead_letter_arguments(name)}
 
 
 def _dead_letter_arguments(name: str) -> dict[str, Any]:
