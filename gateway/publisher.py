@@ -22,7 +22,6 @@ from pika.frame import Method
 from pika.spec import NOT_FOUND
 
 from gateway import metrics
-from gateway.batching_connection import BatchingConnection
 from gateway.confirms import ConfirmTracker, PendingConfirm
 from gateway.errors import BrokerUnreachable
 from gateway.link import Link, LinkState
@@ -30,6 +29,7 @@ from gateway.outbox import Outbox
 from gateway.replies import ReplyRegistry
 from slack_fanout.amqp import envelope_properties
 from slack_fanout.backoff import Backoff
+from slack_fanout.batching_connection import BatchingConnection
 from slack_fanout.envelope import Envelope, Reply
 from slack_fanout.failover import NodeRotation, node_address
 from slack_fanout.topology import DIRECT_REPLY_TO, INBOUND_EXCHANGE

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pika
 
-from gateway.batching_connection import BatchingConnection
+from slack_fanout.batching_connection import BatchingConnection
 from slack_fanout.topology import INBOUND_EXCHANGE
 
 BODY = b"x" * 1500  # about the size of a slash command's envelope

@@ -13,6 +13,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 
+import pika
 import pytest
 
 from testbed.management import BrokerAdmin
@@ -49,6 +50,20 @@ def vhost(broker: Broker, request: pytest.FixtureRequest) -> Iterator[VirtualHos
         yield broker.virtual_host(name, connection_name=request.node.nodeid)
     finally:
         broker.management.delete_vhost(name)
+
+
+@pytest.fixture
+def socket_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every piece of bytes pika hands to a socket from now on, in this process, one item per write."""
+    written: list[bytes] = []
+    plain_emit = pika.SelectConnection._adapter_emit_data
+
+    def recording_emit(connection: pika.SelectConnection, data: bytes) -> None:
+        written.append(data)
+        plain_emit(connection, data)
+
+    monkeypatch.setattr(pika.SelectConnection, "_adapter_emit_data", recording_emit)
+    return written
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ with the gateway's connection class.
 
 from __future__ import annotations
 
-import pika
-import pytest
-
 from testbed.broker_probe import BODY, probe
 from tests.support.broker import Broker, VirtualHost
 
@@ -17,21 +14,12 @@ BATCH = 20
 
 
 def test_publishes_inside_a_batch_reach_the_broker_in_one_write_and_are_all_confirmed(
-    broker: Broker, vhost: VirtualHost, monkeypatch: pytest.MonkeyPatch
+    broker: Broker, vhost: VirtualHost, socket_writes: list[bytes]
 ) -> None:
     vhost.bind_to_inbound(QUEUE)
-    writes: list[bytes] = []
-    plain_emit = pika.SelectConnection._adapter_emit_data
-
-    def recording_emit(connection: pika.SelectConnection, data: bytes) -> None:
-        writes.append(data)
-        plain_emit(connection, data)
-
-    monkeypatch.setattr(pika.SelectConnection, "_adapter_emit_data", recording_emit)
-
     result = probe(broker.amqp_url(vhost.name), in_flight=BATCH, seconds=0.5, broker_cpu=lambda: 0.0)
 
-    first_batch = next(data for data in writes if BODY in data)
+    first_batch = next(data for data in socket_writes if BODY in data)
     assert first_batch.count(BODY) == BATCH
     assert result.confirmed >= BATCH
     assert vhost.queue_depth(QUEUE) >= result.confirmed
