@@ -4,9 +4,10 @@
 
 On its one thread, for each message: the product's dispatcher with the no-op handler (decode,
 dedupe ledger, the "handled" log line, the behaviour record), the record published, confirmed
-(``consumers.record_channel``), and acks and ledger commits in batches as the runtime makes
-them (``consumers.acks``). Settings come from the environment, as the runtime's do
-(``CONSUMER_LOG_HANDLED``, ``CONSUMER_BEHAVIOUR_RECORDS``, ``CONSUMER_STATE_DIR``).
+(``consumers.record_channel``), the records of each batch of deliveries written in one piece,
+and acks and ledger commits in batches as the runtime makes them (``consumers.acks``). Settings
+come from the environment, as the runtime's do (``CONSUMER_LOG_HANDLED``,
+``CONSUMER_BEHAVIOUR_RECORDS``, ``CONSUMER_STATE_DIR``).
 
 What it lacks is what the runtime adds for a real handler: a worker thread (so a handler slower
 than the heartbeat keeps its connection), waiting for the request to settle, retries and
@@ -30,6 +31,7 @@ from consumers.records import BehaviourRecorder
 from consumers.settings import ConsumerSettings
 from consumers.slack_actions import RecordingSlack
 from slack_fanout import topology
+from slack_fanout.batching_connection import batching, open_blocking
 from slack_fanout.logs import configure_logging
 from slack_fanout.settings import load_settings, secret_values
 
@@ -48,7 +50,7 @@ def consume(name: str, prefetch: int) -> None:
     dispatcher = Dispatcher(
         name, noop, RecordingSlack, ledger, ReplyMode.DISCARD, settings.consumer_log_handled, recorder
     )
-    connection = pika.BlockingConnection(pika.URLParameters(secret_values(settings.amqp_url)[0]))
+    connection = open_blocking([pika.URLParameters(secret_values(settings.amqp_url)[0])])
     records = None
     if recorder is not None:
         ensure_behaviour_exchange(connection)
@@ -68,7 +70,8 @@ def consume(name: str, prefetch: int) -> None:
     channel.basic_consume(topology.consumer_queue(name), on_message)
     print('{"message": "consuming"}', file=sys.stderr, flush=True)
     while True:
-        connection.process_data_events(time_limit=acks.wait_time())
+        with batching(connection).batched():
+            connection.process_data_events(time_limit=acks.wait_time())
         if acks.is_due():
             last = acks.take(lambda sequence: records is None or records.is_confirmed(sequence))
             if last is not None:

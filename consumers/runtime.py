@@ -24,6 +24,7 @@ from consumers.session import Session
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
 from slack_fanout.backoff import Backoff
+from slack_fanout.batching_connection import open_blocking
 from slack_fanout.failover import NodeRotation
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Consumer:
         """
         config = self._config
         session = Session(
-            pika.BlockingConnection(self._parameters()),
+            open_blocking(self._parameters()),
             self._dispatcher,
             config.name,
             prefetch=config.prefetch,

@@ -27,6 +27,7 @@ from consumers.record_channel import RecordChannel
 from consumers.retries import copy_headers, last_delivery, next_home, retries_left, retries_made
 from slack_fanout import topology
 from slack_fanout.amqp import persistent_copy
+from slack_fanout.batching_connection import batching
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,18 @@ class Session:
         return result
 
     def _settle_outcomes(self) -> None:
-        """On the connection's thread: replies and parked copies first, then the records."""
+        """On the connection's thread: replies and parked copies first, then the records.
+
+        The batch's replies and records leave in one write, not three system calls apiece.
+        """
         with self._outcomes_lock:
             outcomes, self._outcomes = self._outcomes, []
         if not outcomes[0][0].channel.is_open:
             return  # the tags died with the channel; the broker redelivers the messages
+        with batching(self.connection).batched():
+            self._carry_out(outcomes)
+
+    def _carry_out(self, outcomes: list[tuple[_Message, Result]]) -> None:
         for message, result in outcomes:
             if result.reply is not None:
                 self._send_reply(message.properties, result)
@@ -221,8 +229,9 @@ class Session:
         headers = copy_headers(message.properties.headers, message.retries, result.error)
         properties = persistent_copy(message.properties, headers)
         try:
-            self._retry_channel.basic_publish(
-                topology.retry_exchange(self._name), home.queue, message.body, properties, mandatory=True
-            )
+            with batching(self.connection).unbatched():  # its confirm is awaited
+                self._retry_channel.basic_publish(
+                    topology.retry_exchange(self._name), home.queue, message.body, properties, mandatory=True
+                )
         except (NackError, UnroutableError) as error:
             raise CopyNotAccepted(f"the broker did not take the copy for {home.queue}: {error}") from None
