@@ -1,5 +1,5 @@
-"""A pika connection that writes a batch of frames in one piece: the one place the project reaches into
-pika's internals.
+"""A pika connection that writes a batch of frames in one piece, for the gateway's publisher and the
+consumers.
 
 It overrides ``_adapter_emit_data``, the private method through which pika hands every frame to
 the socket, and the consumer runtime puts it under pika's ``BlockingConnection`` through that
