@@ -7,6 +7,7 @@ With neither, broker tests are skipped on a laptop and fail in CI.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import urllib.parse
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 import pika
 import pytest
 
+from slack_fanout.logs import JsonFormatter
 from testbed.management import BrokerAdmin
 from tests.support.broker import Broker, VirtualHost
 from tests.support.environment import SUITE_INPUTS, settings_variables
@@ -50,6 +52,18 @@ def vhost(broker: Broker, request: pytest.FixtureRequest) -> Iterator[VirtualHos
         yield broker.virtual_host(name, connection_name=request.node.nodeid)
     finally:
         broker.management.delete_vhost(name)
+
+
+@pytest.fixture(autouse=True)
+def no_log_handler_outlives_its_test() -> Iterator[None]:
+    """A command run in-process configures logging as its process would (``slack_fanout.logs``): a
+    handler writing to the ``sys.stderr`` of that moment, which pytest closes once the test ends.
+    Left on the root logger, it would break the next log line of any later test's threads."""
+    yield
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if isinstance(handler.formatter, JsonFormatter):
+            root.removeHandler(handler)
 
 
 @pytest.fixture
