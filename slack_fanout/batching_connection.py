@@ -44,13 +44,13 @@ class BatchingConnection(pika.SelectConnection):
 
         For a publish whose confirm is then awaited: held back, it would never be confirmed.
         """
-        batching = self._held is not None
+        was_batching = self._held is not None
         self._release()
         self._held = None
         try:
             yield
         finally:
-            if batching:
+            if was_batching:
                 self._held = []
 
     def _release(self) -> None:
