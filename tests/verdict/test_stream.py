@@ -92,13 +92,19 @@ def test_following_the_stream_serves_live_metrics_and_prints_the_verdict_when_st
     argv = slack_fanout("verdict", *SECONDARY, "--follow", "--metrics-port", str(port))
     with running(argv, {"AMQP_URL": stream.amqp_url}, tmp_path / "verdict.log") as comparer:
         comparer.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/metrics"), "metrics")
-        publish_records(stream, records(same_code, 4))
+        published = received(records(same_code, 4), ago=timedelta(0))  # joined on the wall clock
+        publish_records(stream, published)
 
-        def matched_all() -> bool:
+        def judged_all() -> bool:
+            """Every record read, so no envelope is judged with a side still unread."""
             body = get(f"http://127.0.0.1:{port}/metrics").body.decode()
-            return 'slack_fanout_verdict_match_ratio{endpoint="event:app_mention"} 1.0' in body
+            return (
+                f'slack_fanout_verdict_records_total{{state="read"}} {len(published)}.0' in body
+                and 'slack_fanout_verdict_match_ratio{endpoint="event:app_mention"} 1.0' in body
+                and 'slack_fanout_verdict_status{status="safe"} 1.0' in body
+            )
 
-        comparer.wait_for(matched_all, "every request matched in the metrics")
+        comparer.wait_for(judged_all, "every record read and every request matched in the metrics")
         comparer.signal(signal.SIGTERM)
         assert comparer.popen.wait(30) == ExitCode.OK
     assert "verdict: SAFE" in comparer.log_text()
