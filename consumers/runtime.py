@@ -23,6 +23,7 @@ from consumers.errors import ConsumerCancelled, CopyNotAccepted
 from consumers.session import Session
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.answer_deadline import answered_within
 from slack_fanout.backoff import Backoff
 from slack_fanout.batching_connection import open_blocking
 from slack_fanout.failover import NodeRotation
@@ -30,7 +31,14 @@ from slack_fanout.failover import NodeRotation
 log = logging.getLogger(__name__)
 
 _BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled, CopyNotAccepted)
-"""Failures that a new connection and the same declarations can cure."""
+"""Failures that a new connection and the same declarations can cure (``NoAnswer`` among them)."""
+ANSWER_TIMEOUT_S = 10.0
+"""How long the set-up (declarations, consume) and the cancel on stop wait for the broker's answers.
+
+A node without its cluster's majority accepts the connection but answers for its quorum queues
+only when its own timeout runs out, a minute later: past this bound the consumer moves on to
+the next node instead of waiting there, and a stop requested meanwhile is not kept waiting.
+"""
 
 
 @dataclass(frozen=True)
@@ -116,11 +124,12 @@ class Consumer:
             behaviour_records=config.behaviour_records,
         )
         try:
-            channel = self._declare(session.connection, session.connection.channel())
-            session.open_publishing_channels()
-            channel.basic_qos(prefetch_count=config.prefetch)
-            channel.add_on_cancel_callback(_cancelled_by_broker)
-            tag = channel.basic_consume(self._queue, session.on_message)
+            with answered_within(session.connection, ANSWER_TIMEOUT_S, given_up=lambda: self._stopping):
+                channel = self._declare(session.connection, session.connection.channel())
+                session.open_publishing_channels()
+                channel.basic_qos(prefetch_count=config.prefetch)
+                channel.add_on_cancel_callback(_cancelled_by_broker)
+                tag = channel.basic_consume(self._queue, session.on_message)
             log.info("consuming", extra={"consumer": config.name, "queue": self._queue,
                                          "node": _node_of(session.connection)})  # fmt: skip
             self._failures = 0
@@ -128,7 +137,8 @@ class Consumer:
             while not self._stopping:
                 session.connection.process_data_events(time_limit=session.idle_time())
                 session.acknowledge()
-            channel.basic_cancel(tag)
+            with answered_within(session.connection, ANSWER_TIMEOUT_S):
+                channel.basic_cancel(tag)
             session.finish()
         finally:
             session.close()

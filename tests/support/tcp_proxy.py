@@ -2,6 +2,8 @@
 
 ``freeze()`` stops carrying bytes (a broker that no longer answers), ``thaw()`` resumes,
 ``cut()`` drops every open connection (a lost network), while the broker itself runs on.
+``freeze_once_open()`` lets the next connection open, then freezes: a node that lets clients in
+and answers nothing after, as one cut off from its cluster's majority does for its quorum queues.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import contextlib
 import selectors
 import socket
 import threading
+
+OPEN_OK = bytes.fromhex("01000000000005000a002900ce")
+"""Connection.Open-Ok, the broker's last frame of the AMQP handshake: the connection is open."""
 
 
 class TcpProxy:
@@ -20,12 +25,18 @@ class TcpProxy:
         self._flowing = threading.Event()
         self._flowing.set()
         self._closed = threading.Event()
+        self._frozen_once_open: threading.Event | None = None
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         threading.Thread(target=self._accept_loop, name="tcp-proxy", daemon=True).start()
 
     def freeze(self) -> None:
         self._flowing.clear()
+
+    def freeze_once_open(self) -> threading.Event:
+        """Freeze right after the broker's Open-Ok passes; the event is set then."""
+        self._frozen_once_open = threading.Event()
+        return self._frozen_once_open
 
     def thaw(self) -> None:
         self._flowing.set()
@@ -76,6 +87,9 @@ class TcpProxy:
             data = source.recv(65536)
             if data:
                 destination.sendall(data)
+                if self._frozen_once_open is not None and OPEN_OK in data:
+                    self.freeze()
+                    self._frozen_once_open.set()
             return bool(data)
         except OSError:
             return False
