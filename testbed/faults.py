@@ -16,6 +16,7 @@ marker that got a 200 must have been handled.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import random
@@ -96,10 +97,13 @@ class System:
         self.consumers[name] = process
 
     def stop_consumer(self, name: str, signum: int) -> None:
+        """Raises ``TimeoutExpired`` when it has not stopped within 20 s, and kills it then."""
         process = self.consumers.pop(name)
         process.signal(signum)
-        process.popen.wait(20)
-        process.stop()
+        try:
+            process.popen.wait(20)
+        finally:
+            process.stop()
 
     def record_file(self, name: str) -> Path:
         return self.workdir / f"{name}.handled"
@@ -121,11 +125,13 @@ class System:
         return {queue: messages.get(queue, 0) for name in CONSUMERS for queue in _queues_of(name)}
 
     def close(self) -> None:
-        for name in list(self.consumers):
-            self.stop_consumer(name, signal.SIGTERM)
-        if self.gateway is not None:
-            self.gateway.stop()
-        self.broker.close()
+        """Consumers, then the gateway, then the broker: each stopped even when an earlier one failed to."""
+        with contextlib.ExitStack() as parts:
+            parts.callback(self.broker.close)
+            if self.gateway is not None:
+                parts.callback(self.gateway.stop)
+            for name in list(self.consumers):
+                parts.callback(self.stop_consumer, name, signal.SIGTERM)
 
     def _log(self, name: str) -> Path:
         self._restarts[name] += 1
