@@ -83,7 +83,7 @@ def probe(amqp_url: str, in_flight: int, seconds: float, broker_cpu: Callable[[]
         raise SystemExit("the broker probe could not connect or publish")
     return ProbeResult(
         in_flight=in_flight,
-        confirmed=state["counted"],
+        confirmed=int(state["counted"]),
         seconds=state["ended"] - state["started"],
         broker_cpu_seconds=state["cpu_used"],
     )

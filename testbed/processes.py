@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 class Process:
     """A child process whose stderr (JSON log lines) goes to a file the test can read."""
 
-    def __init__(self, argv: list[str], env: dict[str, str | None], log_path: Path, cwd: Path = REPO) -> None:
+    def __init__(
+        self, argv: list[str], env: Mapping[str, str | None], log_path: Path, cwd: Path = REPO
+    ) -> None:
         """``env`` adds to this process's environment; a ``None`` value removes a variable."""
         self.argv = argv
         self.log_path = log_path
@@ -107,7 +109,7 @@ def free_port() -> int:
 
 @contextmanager
 def running(
-    argv: list[str], env: dict[str, str | None], log_path: Path, cwd: Path = REPO
+    argv: list[str], env: Mapping[str, str | None], log_path: Path, cwd: Path = REPO
 ) -> Iterator[Process]:
     process = Process(argv, env, log_path, cwd)
     try:
