@@ -2,14 +2,17 @@
 
     python -m bench.gateway_bench [--rounds 3] [--duration 10] [--connections 32]
 
-Starts five servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling),
+Starts six servers from ``gateway/gunicorn.conf.py``: the bare Flask app (the ceiling);
 the gateway as shipped (gevent workers, pipelined confirms, Slack's endpoint in front of
-Flask), the same with the endpoint as a Flask view, the design the capacity work started from
-(gthread workers, the endpoint a Flask view: the A/B baseline), and the naive baseline (one
-blocking confirmed publish per request). Drives each with wrk posting a signed slash
-command, round after round, and prints medians and ratios. Every 200 must be in both bound
-queues (one quorum, one classic), or the run fails. Then: latency at half the gateway's
-maximum rate, latency under overload (no answer may take 3 s), and the gateway workers' memory.
+Flask); **the A/B baseline**, the gateway as it was when the capacity work began (commit
+``FILED_AT``, its own code and configuration: gthread workers, the endpoint a Flask view),
+extracted from the repository's history; that design on today's endpoint code, and today's
+gevent workers with the endpoint a Flask view, so the run shows what each change gives; and
+the naive baseline (one blocking confirmed publish per request). Drives each with wrk posting
+a signed slash command, round after round, and prints medians and ratios. Every 200 must be
+in both bound queues (one quorum, one classic), or the run fails. Then: latency at half the
+gateway's maximum rate, latency under overload (no answer may take 3 s), and the gateway
+workers' memory.
 
 Every server runs at the product's defaults (INFO logs: the gateway writes its "published" line
 per request). Needs wrk, a RabbitMQ with the management API (AMQP_URL / RABBITMQ_MANAGEMENT_URL), and
@@ -52,25 +55,31 @@ class Target:
     publishes: bool
     env: tuple[tuple[str, str], ...] = ()
     """Settings of this server beyond the common ones."""
+    revision: str | None = None
+    """Run the code of this commit, taken from the repository's history, instead of the working tree."""
 
 
 FLASK_VIEW = "bench.flask_view_app:create_flask_view_app()"
-TARGETS = [
-    Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False),
-    Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True),
-    # The endpoint as a Flask view, on the same gevent workers: what the ingress in front of Flask saves.
-    Target("gateway, Flask view", "gateway/gunicorn.conf.py", FLASK_VIEW, publishes=True),
-    # The design the capacity work started from, kept as the A/B baseline: a thread per request
-    # (gunicorn's gthread), the endpoint a Flask view.
-    Target(
-        "gthread, Flask view",
-        "gateway/gunicorn.conf.py",
-        FLASK_VIEW,
-        publishes=True,
-        env=(("GUNICORN_CMD_ARGS", "-k gthread --threads 32"),),
-    ),
-    Target("naive gateway", "gateway/gunicorn.conf.py", "bench.naive_app:create_naive_app()", publishes=True),
-]
+FILED_AT = "a02be8d"
+"""The last commit before the capacity work: the gateway whose rate the 2x target is measured against."""
+BARE = Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False)
+GATEWAY = Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True)
+# The endpoint as a Flask view, on the same gevent workers: what the ingress in front of Flask saves.
+VIEW = Target("gateway, Flask view", "gateway/gunicorn.conf.py", FLASK_VIEW, publishes=True)
+# The design the capacity work started from, on today's endpoint code: a thread per request
+# (gunicorn's gthread), the endpoint a Flask view. What the design alone gives.
+GTHREAD = Target(
+    "gthread, Flask view",
+    "gateway/gunicorn.conf.py",
+    FLASK_VIEW,
+    publishes=True,
+    env=(("GUNICORN_CMD_ARGS", "-k gthread --threads 32"),),
+)
+NAIVE_APP = "bench.naive_app:create_naive_app()"
+NAIVE = Target("naive gateway", "gateway/gunicorn.conf.py", NAIVE_APP, publishes=True)
+# The gateway as it was when the capacity work began, its own code and configuration: the 2x target.
+FILED = Target(f"gateway at {FILED_AT}", "gateway/gunicorn.conf.py", None, publishes=True, revision=FILED_AT)
+TARGETS = [BARE, GATEWAY, VIEW, GTHREAD, NAIVE, FILED]
 
 
 @dataclass(frozen=True)
@@ -150,11 +159,27 @@ class Bench:
             "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
             **dict(target.env),
         }
+        code = REPO
+        if target.revision is not None:
+            code = self.checkout(target.revision)
+            env["PYTHONPATH"] = str(code)  # before the installed (editable) package on the path
         log = self.workdir / f"{target.name.replace(' ', '-')}.log"
-        process = Process(argv, env, log)
+        process = Process(argv, env, log, cwd=code)
         url = f"http://127.0.0.1:{port}"
         process.wait_for(lambda: http_ok(f"{url}/healthz") or _answers(url), f"{target.name} to start", 30)
         return process, url
+
+    def checkout(self, revision: str) -> Path:
+        """The gateway's packages as they were at ``revision``, from the repository's history."""
+        directory = self.workdir / revision
+        directory.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "gateway", "slack_fanout"],
+                                 capture_output=True, check=False)  # fmt: skip
+        if archive.returncode != 0:
+            raise SystemExit(f"cannot read commit {revision} from the repository's history (a shallow "
+                             f"clone?): {archive.stderr.decode().strip()}")  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(directory)], input=archive.stdout, check=True)
+        return directory
 
     def queue_depths(self) -> list[int]:
         with self.channel() as channel:
@@ -318,19 +343,27 @@ def run(args: argparse.Namespace) -> None:
     try:
         results = bench.rounds(TARGETS, args, args.connections)
         print_summary(results)
-        gateway, view, before = TARGETS[1], TARGETS[2], TARGETS[3]
-        max_rate = median(results[gateway.name], "rate")
-        ratio = max_rate / median(results[before.name], "rate")
-        print(f"\nthe gateway against the design before (gthread, the endpoint a Flask view): {ratio:.2f}x")
+        max_rate = median(results[GATEWAY.name], "rate")
+        print(f"\nthe gateway against itself at {FILED_AT}, before the capacity work: "
+              f"{_ratios(results, GATEWAY, FILED)}")  # fmt: skip
+        print(f"against that design on today's endpoint code (gthread, the endpoint a Flask view): "
+              f"{_ratios(results, GATEWAY, GTHREAD)}")  # fmt: skip
         print(f"against the same gevent workers with the endpoint a Flask view: "
-              f"{max_rate / median(results[view.name], 'rate'):.2f}x")  # fmt: skip
+              f"{_ratios(results, GATEWAY, VIEW)}")  # fmt: skip
         print_broker_alone(bench, args)
         print_half_rate(bench, max_rate, args)
-        print_overload(bench, gateway, args)
-        rss = bench.worker_rss_mb(gateway)
+        print_overload(bench, GATEWAY, args)
+        rss = bench.worker_rss_mb(GATEWAY)
         print(f"\ngateway worker RSS: {', '.join(f'{mb:.1f} MB' for mb in rss)}")
     finally:
         bench.teardown()
+
+
+def _ratios(results: dict[str, list[WrkResult]], target: Target, baseline: Target) -> str:
+    """The ratio of the medians, then each round's (every round runs each server once, in turn)."""
+    ours, theirs = results[target.name], results[baseline.name]
+    rounds = ", ".join(f"{a.rate / b.rate:.2f}" for a, b in zip(ours, theirs, strict=True))
+    return f"{median(ours, 'rate') / median(theirs, 'rate'):.2f}x (rounds {rounds})"
 
 
 def median(runs: list[WrkResult], field: str) -> float:
@@ -369,7 +402,7 @@ def print_half_rate(bench: Bench, max_rate: float, args: argparse.Namespace) -> 
     target_rate = max_rate / 2
     delay_ms = max(1000 * connections / target_rate - 1, 0.1)
     print(f"\nat about half the gateway's maximum rate ({target_rate:.0f} req/s target):")
-    for target in TARGETS[:2]:
+    for target in (BARE, GATEWAY):
         result = bench.measured_run(target, connections, args.duration, delay_ms)
         latency = f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
         print(f"  {target.name:14} {result.rate:6.0f} req/s  {latency}")
