@@ -75,7 +75,7 @@ def main() -> int:
     )
     parser.add_argument("--no-rate", action="store_true", help="with --cluster: skip the rate comparison")
     parser.add_argument("--rate", type=float, default=100, help="requests per second")
-    parser.add_argument("--settle", type=float, default=5, help="seconds of plain load between faults")
+    parser.add_argument("--settle", type=float, default=5, help="seconds of load after a fault's first 200")
     parser.add_argument("--mixed", action="store_true", help="then inject them all again, in random order")
     parser.add_argument("--shadow-bound", type=int, default=BOUNDED_QUEUE_MAX_LENGTH,
                         help="bounded consumers' queue cap; a small one shows drops counted")  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import os
 import random
@@ -42,6 +43,7 @@ from testbed import http, slack
 from testbed.cluster import Cluster
 from testbed.private_broker import PrivateBroker
 from testbed.processes import Process, child_pids, free_port, http_ok, python_module
+from testbed.waiting import eventually
 
 CONSUMERS = ("primary", "shadow")
 HANDLER = "testbed.fault_handlers:record"
@@ -285,6 +287,11 @@ class Load:
             thread.start()
         return threads
 
+    def answered_200_since(self, moment: float) -> bool:
+        """Whether a request sent at ``moment`` or later was answered 200."""
+        sent_since = [marker for marker, (sent, _) in list(self.times.items()) if sent >= moment]
+        return any(self.outcomes.get(marker) == 200 for marker in sent_since)
+
     def stop(self, threads: list[threading.Thread]) -> None:
         self._stop.set()
         for thread in threads:
@@ -444,15 +451,35 @@ def _recovery(scenario: str, at: float, load: Load, handled: list[tuple[str, flo
     )
 
 
+RECOVERY_TIMEOUT_S = 60.0
+"""How long the load runs on after a fault, at most, for the first 200 of a request sent after it."""
+
+
+class NotRecovered(Exception):
+    """No request sent after a fault was answered 200 within ``RECOVERY_TIMEOUT_S``."""
+
+
 def _drive(system: System, scenarios: list[str], rate: float, settle: float, mixed: bool) -> Load:
-    """Steady load with each scenario injected ``settle`` seconds apart; returns once all is drained."""
+    """Steady load with each scenario injected ``settle`` seconds after the system answered a
+    request sent once the fault before was over with a 200; returns once all is drained.
+
+    Waiting for that 200, rather than for a fixed time, keeps the load on however long nodes
+    take to boot and elect leaders on a loaded machine; the recovery times say how long it was.
+    """
     load = Load(system.url, rate)
     threads = load.run()
     order = scenarios + (random.sample(scenarios, len(scenarios)) if mixed else [])
     for name in order:
         time.sleep(settle)
         print(f"{time.strftime('%H:%M:%S')} injecting: {name}", flush=True)
-        {**SCENARIOS, **CLUSTER_SCENARIOS}[name](system)
+        {**SCENARIOS, **CLUSTER_SCENARIOS}[name](system)  # returns once the fault is over
+        recovered = functools.partial(load.answered_200_since, time.time())
+        try:
+            eventually(
+                recovered, f"a 200 after {name}", RECOVERY_TIMEOUT_S, interval=0.2, failure=NotRecovered
+            )
+        except NotRecovered as error:
+            print(f"{time.strftime('%H:%M:%S')} {error}", flush=True)  # the accounting reports no recovery
     time.sleep(settle)
     load.stop(threads)
     wait_for_drain(system)
