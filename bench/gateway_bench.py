@@ -61,7 +61,8 @@ class Target:
 
 FLASK_VIEW = "bench.flask_view_app:create_flask_view_app()"
 FILED_AT = "a02be8d"
-"""The last commit before the capacity work: the gateway whose rate the 2x target is measured against."""
+"""The gateway whose rate the 2x target is measured against: its code did not change from this
+commit until the capacity work began."""
 BARE = Target("bare flask", "bench/bare.gunicorn.conf.py", None, publishes=False)
 GATEWAY = Target("gateway", "gateway/gunicorn.conf.py", None, publishes=True)
 # The endpoint as a Flask view, on the same gevent workers: what the ingress in front of Flask saves.
