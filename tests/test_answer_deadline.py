@@ -8,6 +8,7 @@ at the end fail loudly when a new pika moves them.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -25,17 +26,13 @@ pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-def proxy(broker: Broker) -> Iterator[TcpProxy]:
-    proxy = TcpProxy(broker.host, broker.port)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture
-def silent_broker(vhost: VirtualHost, broker: Broker, proxy: TcpProxy) -> Iterator[pika.BlockingConnection]:
+def silent_broker(
+    vhost: VirtualHost, broker: Broker, nodes: list[TcpProxy]
+) -> Iterator[pika.BlockingConnection]:
     """A connection whose broker stops answering right after the connection opened, for 5 s: long
     enough for every bound here, short enough that a bound that never fires fails the test."""
-    url = vhost.amqp_url.replace(f":{broker.port}/", f":{proxy.port}/")
+    proxy = nodes[0]
+    url = dataclasses.replace(broker, port=proxy.port).amqp_url(vhost.name)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     proxy.freeze()
     thaw = threading.Timer(5, proxy.thaw)
