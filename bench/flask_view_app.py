@@ -1,4 +1,4 @@
-"""The design before: Slack's endpoint as a Flask view, the A/B baseline of ``bench.gateway_bench``.
+"""Slack's endpoint as a Flask view, as before the capacity work, for two rows of ``bench.gateway_bench``.
 
 The same ``HttpIngress.answer`` as shipped, called from a Flask route instead of in front of
 Flask, so the two differ only in the per-request machinery Flask adds (contexts, routing, hooks,

@@ -387,7 +387,7 @@ def run(
     shadow_bound: int = BOUNDED_QUEUE_MAX_LENGTH,
     down_seconds: float = 10,
 ) -> tuple[collections.Counter, dict]:
-    """Inject each scenario under load, ``settle`` seconds apart; returns the final accounting."""
+    """Inject each scenario under load, as ``_drive`` paces them; returns the final accounting."""
     system = System(Path(tempfile.mkdtemp(prefix="slack-fanout-faults-")), shadow_bound, down_seconds)
     try:
         system.start()
