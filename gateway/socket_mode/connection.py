@@ -171,19 +171,29 @@ class SocketConnection(SocketModeClient):
     def close(self) -> None:
         self.stop()
         with self._lifecycle:  # after a connect under way: else its new session would outlive the close
-            self._wake_threads()
+            self._stop_receiving()
+            self.message_queue.put(None)  # else the message thread waits out its 1 s queue timeout
             super().close()
         self._set_greeted(False)
 
-    def _wake_threads(self) -> None:
-        """Without this, ``close`` waits for the receiving thread's 3 s socket timeout and the
-        message thread's 1 s queue timeout before it can join them."""
-        self.current_session_state.terminated = True
-        session = self.current_session
-        if session is not None and session.sock is not None:
-            with contextlib.suppress(OSError):
-                session.sock.shutdown(socket.SHUT_RDWR)
-        self.message_queue.put(None)
+    def _stop_receiving(self) -> None:
+        """End the receiving thread before ``close`` joins it.
+
+        Each time that thread starts on a session it sets ``terminated`` back to False, so a
+        session that began just after one wake-up would keep it receiving for ever, and ``close``
+        waiting for it (seen after ``link_disabled``). So no further session is started, and the
+        current one is ended until the thread has returned. Each wake-up also shuts the socket,
+        else the thread waits out its 3 s socket timeout first.
+        """
+        runner = self.current_session_runner
+        runner.event.set()
+        while runner.is_alive():
+            self.current_session_state.terminated = True
+            session = self.current_session
+            if session is not None and session.sock is not None:
+                with contextlib.suppress(OSError):
+                    session.sock.shutdown(socket.SHUT_RDWR)
+            runner.thread.join(0.1)
 
     def _keep_connected(self) -> None:
         while not self._stopping.is_set():
