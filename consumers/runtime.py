@@ -23,7 +23,7 @@ from consumers.errors import ConsumerCancelled, CopyNotAccepted
 from consumers.session import Session
 from slack_fanout import topology
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
-from slack_fanout.answer_deadline import answered_within
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S, answered_within
 from slack_fanout.backoff import Backoff
 from slack_fanout.batching_connection import open_blocking
 from slack_fanout.failover import NodeRotation
@@ -32,13 +32,6 @@ log = logging.getLogger(__name__)
 
 _BROKER_GONE = (AMQPConnectionError, AMQPChannelError, ConsumerCancelled, CopyNotAccepted)
 """Failures that a new connection and the same declarations can cure (``NoAnswer`` among them)."""
-ANSWER_TIMEOUT_S = 10.0
-"""How long the set-up (declarations, consume) and the cancel on stop wait for the broker's answers.
-
-A node without its cluster's majority accepts the connection but answers for its quorum queues
-only when its own timeout runs out, a minute later: past this bound the consumer moves on to
-the next node instead of waiting there, and a stop requested meanwhile is not kept waiting.
-"""
 
 
 @dataclass(frozen=True)

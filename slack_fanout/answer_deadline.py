@@ -22,6 +22,12 @@ from contextlib import contextmanager
 import pika
 from pika.exceptions import AMQPConnectionError
 
+ANSWER_TIMEOUT_S = 10.0
+"""How long a client's set-up (declarations, consume), its cancel and its close wait for the
+broker's answers. A node without its cluster's majority accepts the connection but answers for
+its quorum queues and streams only when its own timeout runs out, a minute later: past this
+bound a consumer moves on to the next node instead of waiting there."""
+
 CHECK_EVERY_S = 0.1
 """How often the bound and the caller's ``given_up`` are checked while a call waits."""
 

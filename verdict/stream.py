@@ -8,11 +8,17 @@ with a prefetch (``basic.qos``, which the broker requires), from an ``x-stream-o
 filters the few records before the window), acknowledging each delivery so the broker
 keeps sending. Yields each record's bytes, and ``None`` on every ``tick`` without one,
 so the caller can run the join's clock.
+
+A node cut off from its cluster's majority lets a reader in and then answers nothing about the
+stream: the set-up and the close are bounded (``answered_within``), so such a node ends a
+single read with ``StreamUnavailable``, a followed one moves on to reconnecting, and a stop
+asked for meanwhile is kept at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -22,8 +28,10 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 from slack_fanout.amqp import LOGIN_ERRORS, login_refused
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S, answered_within
 from slack_fanout.topology import BEHAVIOUR_STREAM
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,8 @@ def read_stream(
         except LOGIN_ERRORS as error:
             raise login_refused(amqp_url, error) from None
         except pika.exceptions.AMQPError as error:
+            if stop.is_set():  # the connection was dropped because the reader was told to stop
+                return
             if not (follow and connected.is_set()):
                 raise StreamUnavailable(f"cannot read from the broker: {type(error).__name__}") from None
             log.warning("lost the broker; reconnecting", extra={"error": type(error).__name__})
@@ -84,21 +94,15 @@ def _consume(
     parameters.client_properties = {"connection_name": "slack-fanout verdict"}
     connection = pika.BlockingConnection(parameters)
     try:
-        channel = connection.channel()
-        try:
-            channel.queue_declare(BEHAVIOUR_STREAM, passive=True)
-        except pika.exceptions.ChannelClosedByBroker as error:
-            raise NoBehaviourStream(
-                f"cannot read the stream {BEHAVIOUR_STREAM!r} ({error.reply_text}): "
-                "has a consumer published a behaviour record yet?"
-            ) from None
-        channel.basic_qos(prefetch_count=PREFETCH)
-        connected.set()
-        quiet_since = time.monotonic()
-        deliveries = channel.consume(
-            BEHAVIOUR_STREAM, arguments={"x-stream-offset": offset}, inactivity_timeout=tick_s
-        )
-        for method, properties, body in deliveries:
+        with answered_within(connection, ANSWER_TIMEOUT_S, given_up=stop.is_set):
+            channel = _stream_channel(connection)
+            connected.set()
+            quiet_since = time.monotonic()
+            deliveries = channel.consume(
+                BEHAVIOUR_STREAM, arguments={"x-stream-offset": offset}, inactivity_timeout=tick_s
+            )
+            first = next(deliveries)  # the consume is sent, and answered, on the first step
+        for method, properties, body in itertools.chain([first], deliveries):
             if stop.is_set():
                 return
             if method is None:
@@ -112,7 +116,22 @@ def _consume(
     finally:
         with contextlib.suppress(pika.exceptions.AMQPError):  # a lost connection cannot close cleanly
             if connection.is_open:
-                connection.close()
+                with answered_within(connection, ANSWER_TIMEOUT_S, given_up=stop.is_set):
+                    connection.close()
+
+
+def _stream_channel(connection: pika.BlockingConnection) -> BlockingChannel:
+    """A channel that found the stream, with the prefetch the broker requires to read one."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(BEHAVIOUR_STREAM, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise NoBehaviourStream(
+            f"cannot read the stream {BEHAVIOUR_STREAM!r} ({error.reply_text}): "
+            "has a consumer published a behaviour record yet?"
+        ) from None
+    channel.basic_qos(prefetch_count=PREFETCH)
+    return channel
 
 
 def _stream_offset(properties: pika.BasicProperties) -> int | None:

@@ -13,7 +13,7 @@ import signal
 import time
 from pathlib import Path
 
-from consumers.runtime import ANSWER_TIMEOUT_S
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S
 from tests.consumers.test_runtime import NAME, RETRYING, consumer, envelope, handled, logged
 from tests.support.broker import Broker, VirtualHost, publish
 from tests.support.tcp_proxy import TcpProxy

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 import verdict.stream
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S
 from slack_fanout.behaviour import BehaviourRecord
 from slack_fanout.exit_codes import ExitCode
 from testbed.http import get
@@ -22,9 +26,10 @@ from tests.support.behaviour_stream import declare_behaviour_stream, publish_rec
 from tests.support.broker import Broker, VirtualHost
 from tests.support.tcp_proxy import TcpProxy
 from verdict.cli import main
-from verdict.stream import read_stream
+from verdict.stream import StreamUnavailable, read_stream
 
 pytestmark = pytest.mark.broker
+T = TypeVar("T")
 SECONDARY = ["--secondary", "shadow-control"]
 
 
@@ -130,6 +135,55 @@ def test_following_resumes_after_a_lost_connection_and_reads_no_record_twice(
         reader.close()
         proxy.close()
     assert read == [record.encode() for record in [*before, *after]]
+
+
+def test_a_read_from_a_node_that_lets_the_reader_in_and_answers_nothing_ends_at_the_bound(
+    stream: VirtualHost, broker: Broker, nodes: list[TcpProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verdict.stream, "ANSWER_TIMEOUT_S", 1.0)
+    frozen = nodes[0].freeze_once_open()
+    reader = read_stream(node_url(broker, nodes[0], stream), since=None, follow=False, idle_s=0.3,
+                         stop=threading.Event())  # fmt: skip
+
+    with pytest.raises(StreamUnavailable, match="NoAnswer"):
+        on_a_thread(lambda: next(reader)).result(timeout=10)
+    assert frozen.is_set()
+
+
+def test_a_followed_read_stops_at_once_when_told_while_its_node_answers_nothing(
+    stream: VirtualHost, broker: Broker, nodes: list[TcpProxy]
+) -> None:
+    frozen, stop = nodes[0].freeze_once_open(), threading.Event()
+    told_at: list[float] = []
+
+    def tell_to_stop_once_frozen() -> None:
+        assert frozen.wait(15), "the reader never connected"
+        told_at.append(time.monotonic())
+        stop.set()
+
+    threading.Thread(target=tell_to_stop_once_frozen, daemon=True).start()
+    reader = read_stream(node_url(broker, nodes[0], stream), since=None, follow=True, idle_s=0, stop=stop)
+
+    assert on_a_thread(lambda: list(reader)).result(timeout=ANSWER_TIMEOUT_S) == []
+    assert time.monotonic() - told_at[0] < 2 < ANSWER_TIMEOUT_S
+
+
+def node_url(broker: Broker, node: TcpProxy, vhost: VirtualHost) -> str:
+    return dataclasses.replace(broker, port=node.port).amqp_url(vhost.name)
+
+
+def on_a_thread(call: Callable[[], T]) -> Future[T]:
+    """``call()`` on a daemon thread of its own: a reader that hangs fails its test, not the suite."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def take(reader: Iterator[bytes | None], count: int, timeout: float = 30) -> list[bytes]:
