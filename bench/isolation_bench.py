@@ -25,11 +25,11 @@ import signal
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bench.gateway_bench import TARGETS, Bench, WrkResult, _broker_cpu_seconds
+from bench.gateway_bench import TARGETS, Bench, Target, WrkResult, _broker_cpu_seconds
 from slack_fanout import topology
 from slack_fanout.amqp import envelope_properties
 from testbed.envelopes import an_envelope
@@ -68,12 +68,13 @@ class IsolationBench(Bench):
         self.primary_record = self.workdir / "primary.txt"
         self.consumers: list[Process] = []
 
-    def setup(self) -> None:
+    def setup(self, targets: Sequence[Target] = (GATEWAY,)) -> None:
         self.management.create_vhost(self.vhost)
         definitions = topology.definitions(vhost=self.vhost)
         definitions["policies"] = topology.bounding_policies(self.vhost, max_length=self.args.bound)
         self.management.request("POST", "definitions", definitions)
-        self.servers[GATEWAY.name] = self.start(GATEWAY)
+        for target in targets:
+            self.servers[target.name] = self.start(target)
         self.consumers.append(
             self.consumer("primary", RECORD, {"TEST_RECORD_FILE": str(self.primary_record)})
         )

@@ -18,7 +18,7 @@ from pika.exceptions import AMQPError, NackError, UnroutableError
 
 from gateway.errors import BrokerUnreachable, PublishNacked, Unroutable
 from slack_fanout.amqp import envelope_properties
-from slack_fanout.envelope import Envelope
+from slack_fanout.envelope import Envelope, Reply
 from slack_fanout.topology import INBOUND_EXCHANGE
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,11 @@ class BlockingPublisher:
                 except (AMQPError, OSError) as error:
                     self._discard_connection()
                     raise _refusal(error) from None
+
+    def request_reply(self, envelope: Envelope, reply_deadline: float) -> Reply | None:
+        """This design waits for no consumer's answer: the request is published, and answered empty."""
+        self.publish(envelope)
+        return None
 
     def start(self) -> None:
         self.ready()

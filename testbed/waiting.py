@@ -16,7 +16,7 @@ def eventually(
     *,
     interval: float = 0.05,
     context: Callable[[], str] | None = None,
-    failure: type[Exception] = AssertionError,
+    failure: type[BaseException] = AssertionError,
 ) -> T:
     """``condition()``'s first truthy result, asked every ``interval`` seconds.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import urllib.request
 
 import requests
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 app = Flask(__name__)
 
@@ -17,7 +17,7 @@ URL = "https://slack.com/api/chat.postMessage"
 
 
 @app.post("/slack/events")
-def event() -> object:
+def event() -> Response:
     refused = []
     try:
         requests.post(URL, json={"channel": "C1", "text": "from requests"}, timeout=2)

@@ -1,0 +1,1 @@
+"""The benchmarks and the fault run, each a command: ``python -m bench.NAME`` (docs/performance.md)."""
