@@ -8,7 +8,6 @@ at the end fail loudly when a new pika moves them.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import threading
 import time
@@ -32,7 +31,7 @@ def silent_broker(
     """A connection whose broker stops answering right after the connection opened, for 5 s: long
     enough for every bound here, short enough that a bound that never fires fails the test."""
     proxy = nodes[0]
-    url = dataclasses.replace(broker, port=proxy.port).amqp_url(vhost.name)
+    url = broker.amqp_url(vhost.name, port=proxy.port)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     proxy.freeze()
     thaw = threading.Timer(5, proxy.thaw)

@@ -8,7 +8,6 @@ Each "node" is a TCP proxy to the test broker, so a node can die while the broke
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from tests.support.tcp_proxy import TcpProxy
 def test_a_consumer_whose_node_dies_resumes_on_the_next_and_gets_its_message_again(
     broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy], tmp_path: Path
 ) -> None:
-    urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
+    urls = ",".join(broker.amqp_url(vhost.name, port=node.port) for node in nodes)
     with consumer(urls, tmp_path, TEST_SLEEP_SECONDS="1") as process:
         first = process.wait_for_log("consuming", consumer=NAME)
         assert first["node"] == f"{broker.host}:{nodes[0].port}"
@@ -43,7 +42,7 @@ def test_a_consumer_whose_node_lets_it_in_and_answers_nothing_moves_on_to_the_ne
     broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy], tmp_path: Path
 ) -> None:
     frozen = nodes[0].freeze_once_open()
-    urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
+    urls = ",".join(broker.amqp_url(vhost.name, port=node.port) for node in nodes)
     with consumer(urls, tmp_path) as process:
         consuming = process.wait_for_log("consuming", timeout=ANSWER_TIMEOUT_S + 15, consumer=NAME)
         assert frozen.is_set()
@@ -58,7 +57,7 @@ def test_sigterm_stops_a_consumer_at_once_while_its_node_answers_nothing(
     broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy], tmp_path: Path
 ) -> None:
     frozen = nodes[0].freeze_once_open()
-    with consumer(dataclasses.replace(broker, port=nodes[0].port).amqp_url(vhost.name), tmp_path) as process:
+    with consumer(broker.amqp_url(vhost.name, port=nodes[0].port), tmp_path) as process:
         assert frozen.wait(15), "the consumer never connected"
         process.signal(signal.SIGTERM)
         stopping = time.monotonic()

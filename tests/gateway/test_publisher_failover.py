@@ -7,7 +7,6 @@ Each "node" is a TCP proxy to the test broker, so a node can die (its port close
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -24,7 +23,7 @@ from tests.support.tcp_proxy import TcpProxy
 
 @pytest.fixture
 def app(broker: Broker, vhost: VirtualHost, nodes: list[TcpProxy]) -> Iterator[Flask]:
-    urls = ",".join(dataclasses.replace(broker, port=node.port).amqp_url(vhost.name) for node in nodes)
+    urls = ",".join(broker.amqp_url(vhost.name, port=node.port) for node in nodes)
     vhost.bind_to_inbound("test.q")
     with gateway_app(urls, publish_timeout_seconds=CONFIRM_TIMEOUT) as app:
         yield app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -31,7 +30,7 @@ def proxy(broker: Broker) -> Iterator[TcpProxy]:
 def through_proxy(
     broker: Broker, vhost: VirtualHost, proxy: TcpProxy, **settings: object
 ) -> AbstractContextManager[Flask]:
-    amqp_url = dataclasses.replace(broker, port=proxy.port).amqp_url(vhost.name)
+    amqp_url = broker.amqp_url(vhost.name, port=proxy.port)
     return gateway_app(amqp_url, publish_timeout_seconds=CONFIRM_TIMEOUT, **settings)
 
 

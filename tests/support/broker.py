@@ -33,10 +33,12 @@ class Broker:
     password: str
     management: BrokerAdmin
 
-    def amqp_url(self, vhost: str) -> str:
+    def amqp_url(self, vhost: str, port: int | None = None) -> str:
+        """The URL of ``vhost``; through ``port`` when given (a proxy in front of this broker, a "node")."""
         user = urllib.parse.quote(self.username, safe="")
         password = urllib.parse.quote(self.password, safe="")
-        return f"amqp://{user}:{password}@{self.host}:{self.port}/{urllib.parse.quote(vhost, safe='')}"
+        address = f"{self.host}:{self.port if port is None else port}"
+        return f"amqp://{user}:{password}@{address}/{urllib.parse.quote(vhost, safe='')}"
 
     def virtual_host(self, name: str, connection_name: str) -> VirtualHost:
         return VirtualHost(

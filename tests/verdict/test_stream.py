@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import threading
@@ -123,7 +122,7 @@ def test_following_resumes_after_a_lost_connection_and_reads_no_record_twice(
     before, after = records(same_code, 1), records(same_code, 2)[6:]
     publish_records(stream, before)
     stop = threading.Event()
-    through_proxy = stream.amqp_url.replace(f":{broker.port}/", f":{proxy.port}/")
+    through_proxy = broker.amqp_url(stream.name, port=proxy.port)
     reader = read_stream(through_proxy, since=None, follow=True, idle_s=0, stop=stop, tick_s=0.1)
     try:
         read = take(reader, len(before))
@@ -142,8 +141,8 @@ def test_a_read_from_a_node_that_lets_the_reader_in_and_answers_nothing_ends_at_
 ) -> None:
     monkeypatch.setattr(verdict.stream, "ANSWER_TIMEOUT_S", 1.0)
     frozen = nodes[0].freeze_once_open()
-    reader = read_stream(node_url(broker, nodes[0], stream), since=None, follow=False, idle_s=0.3,
-                         stop=threading.Event())  # fmt: skip
+    url = broker.amqp_url(stream.name, port=nodes[0].port)
+    reader = read_stream(url, since=None, follow=False, idle_s=0.3, stop=threading.Event())
 
     with pytest.raises(StreamUnavailable, match="NoAnswer"):
         on_a_thread(lambda: next(reader)).result(timeout=10)
@@ -162,14 +161,12 @@ def test_a_followed_read_stops_at_once_when_told_while_its_node_answers_nothing(
         stop.set()
 
     threading.Thread(target=tell_to_stop_once_frozen, daemon=True).start()
-    reader = read_stream(node_url(broker, nodes[0], stream), since=None, follow=True, idle_s=0, stop=stop)
+    reader = read_stream(
+        broker.amqp_url(stream.name, port=nodes[0].port), since=None, follow=True, idle_s=0, stop=stop
+    )
 
     assert on_a_thread(lambda: list(reader)).result(timeout=ANSWER_TIMEOUT_S) == []
     assert time.monotonic() - told_at[0] < 2 < ANSWER_TIMEOUT_S
-
-
-def node_url(broker: Broker, node: TcpProxy, vhost: VirtualHost) -> str:
-    return dataclasses.replace(broker, port=node.port).amqp_url(vhost.name)
 
 
 def on_a_thread(call: Callable[[], T]) -> Future[T]:
