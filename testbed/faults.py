@@ -287,10 +287,13 @@ class Load:
             thread.start()
         return threads
 
+    def sent_since(self, moment: float) -> set[str]:
+        """The markers of the requests sent at ``moment`` or later whose outcome is in."""
+        return {marker for marker, (sent, _answered) in list(self.times.items()) if sent >= moment}
+
     def answered_200_since(self, moment: float) -> bool:
         """Whether a request sent at ``moment`` or later was answered 200."""
-        sent_since = [marker for marker, (sent, _) in list(self.times.items()) if sent >= moment]
-        return any(self.outcomes.get(marker) == 200 for marker in sent_since)
+        return any(self.outcomes.get(marker) == 200 for marker in self.sent_since(moment))
 
     def stop(self, threads: list[threading.Thread]) -> None:
         self._stop.set()
@@ -441,7 +444,7 @@ def run_cluster(scenarios: list[str], rate: float, settle: float, mixed: bool) -
 
 
 def _recovery(scenario: str, at: float, load: Load, handled: list[tuple[str, float]]) -> Recovery:
-    after = {marker for marker, (sent, _answered) in load.times.items() if sent >= at}
+    after = load.sent_since(at)
     answered = [load.times[m][1] for m in after if load.outcomes.get(m) == 200]
     handled_after = [when for marker, when in handled if marker in after]
     return Recovery(
