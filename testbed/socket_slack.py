@@ -99,8 +99,9 @@ class FakeSlack:
         self._deliver(message)
         return envelope_id
 
-    def disconnect(self, link: int, reason: str, close_after: float = 0.3) -> None:
-        """Send ``disconnect`` on a connection, then close it as Slack does, ``close_after`` later."""
+    def disconnect(self, link: int, reason: str, close_after: float | None = 0.3) -> None:
+        """Send ``disconnect`` on a connection, then close it as Slack does, ``close_after`` later
+        (``None``: never, leaving the close to the client)."""
         with self._lock:
             target = self._links[link]
         target.socket.send(

@@ -21,6 +21,7 @@ from slack_fanout.topology import consumer_queue, consumer_queue_arguments
 from testbed import http, slack
 from testbed.apps import seed_bot
 from testbed.processes import Process, python_module, running, running_gateway
+from testbed.slack import SlackRequest
 from tests.support.broker import VirtualHost
 from tests.support.gateway import Answer, post
 from tests.support.recorder import SlackRecorder
@@ -50,7 +51,7 @@ class System:
             process.wait_for_log("consuming", consumer=name)
             yield process
 
-    def slash_command(self, text: str) -> slack.SlackRequest:
+    def slash_command(self, text: str) -> SlackRequest:
         body = slack.slash_command(text=text, response_url=self.slack.url + RESPONSE_PATH)
         return dataclasses.replace(slack.signed(body, slack.FORM), path="/slack/commands")
 

@@ -105,7 +105,8 @@ def test_an_ack_answers_slack_at_once_and_respond_follows_from_bolts_thread_pool
     assert (deploy.status, deploy.body) == (200, b"Deploying v1.2...")
     assert (slow.status, slow.body) == (200, b"Deploying slow-v2...")
     assert report.status == 200
-    [record] = [r for r in by_endpoint(settled.primary, "command:/deploy") if "v1.2" in r.answer.body]
+    deploys = by_endpoint(settled.primary, "command:/deploy")
+    [record] = [r for r in deploys if r.answer is not None and "v1.2" in r.answer.body]
     assert texts(record) == [("webhook", "response_url", "Deployed v1.2")]
 
 
@@ -165,7 +166,7 @@ def test_a_shadow_app_posting_to_slack_with_its_own_http_client_is_refused_and_c
         metrics = get(f"http://127.0.0.1:{port}/metrics").body.decode()
         refused = candidate.wait_for_log("escape refused: a connection to Slack outside the capture")
     assert record.envelope_id == envelope.id
-    assert json.loads(record.answer.body) == {"refused": ["requests", "urllib"]}
+    assert record.answer is not None and json.loads(record.answer.body) == {"refused": ["requests", "urllib"]}
     assert [(e.host, e.port) for e in record.escapes] == [("slack.com", 443), ("slack.com", 443)]
     assert record.escapes[0].where.endswith("testbed/apps/escaping_bot.py:" + str(_line("requests.post")))
     assert 'slack_fanout_consumer_escapes_total{consumer="candidate"} 2.0' in metrics

@@ -114,17 +114,17 @@ def test_the_same_request_gets_the_same_fake_answers(shadow: capture.Capture) ->
         WebClient(token=TOKEN).chat_postMessage(channel="#general", text="hi")
 
     first, second = handled(work), handled(work)
-    assert first.calls[0].response == second.calls[0].response
-    assert first.calls[0].response["channel"].startswith("D")  # a channel name is answered with an id
+    fake_answer = first.calls[0].response
+    assert fake_answer is not None and fake_answer == second.calls[0].response
+    assert fake_answer["channel"].startswith("D")  # a channel name is answered with an id
 
 
 def test_a_file_upload_goes_through_three_suppressed_calls(shadow: capture.Capture) -> None:
     uploaded: dict[str, object] = {}
 
     def work() -> None:
-        uploaded.update(
-            WebClient(token=TOKEN).files_upload_v2(channel="C1", content="report", filename="r.txt").data
-        )
+        client = WebClient(token=TOKEN)
+        uploaded["file"] = client.files_upload_v2(channel="C1", content="report", filename="r.txt")["file"]
 
     settled = handled(work)
     assert uploaded["file"] == {"id": "F0001SHADOW", "title": "r.txt"}
@@ -157,7 +157,9 @@ def test_a_primarys_calls_go_out_unchanged_and_are_recorded_with_slacks_answers(
         ("conversations.list", CallMode.SENT, 200),
         ("response_url", CallMode.SENT, 200),
     ]
-    assert settled.calls[0].response["ts"].startswith(str(int(time.time()))[:5])  # the fake Slack's clock
+    slacks_answer = settled.calls[0].response
+    assert slacks_answer is not None
+    assert slacks_answer["ts"].startswith(str(int(time.time()))[:5])  # the fake Slack's clock
     assert settled.calls[2].arguments["cursor"] == "page-2"
     assert all(call.duration_ms > 0 for call in settled.calls)
     assert TOKEN not in str(settled.calls)
@@ -258,10 +260,15 @@ def test_the_guard_refuses_a_shadows_own_connection_to_slack_and_reports_it(shad
     assert escapes[0].where.startswith(__file__)
 
 
+def no_escape_expected(escape: Escape) -> None:
+    """The guard's sink where it must refuse nothing: any escape fails the test, named."""
+    pytest.fail(f"unexpected escape refused: {escape!r}")
+
+
 def test_the_capture_itself_may_resolve_slack_and_other_hosts_are_never_refused(
     shadow: capture.Capture,
 ) -> None:
-    guard.install(pytest.fail)
+    guard.install(no_escape_expected)
     with guard.capture_sends():
         guard._GUARD("socket.getaddrinfo", ("slack.com", 443, 0, 0, 0))
     guard._GUARD("socket.getaddrinfo", ("example.com", 443, 0, 0, 0))

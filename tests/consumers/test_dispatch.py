@@ -16,7 +16,7 @@ from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind
 from slack_fanout.topology import DELIVERY_LIMIT
 from testbed.envelopes import an_envelope
-from tests.consumers.logged import json_lines
+from tests.support.logged import captured, fields, json_lines
 
 seen: list[tuple[Envelope, Context]] = []
 
@@ -35,11 +35,6 @@ def dispatch(handler: Handler, body: bytes, retries_made: int = 0, retries_left:
     return Dispatcher("audit", handler, RecordingSlack).process(delivery).outcome
 
 
-def logged(caplog: pytest.LogCaptureFixture, message: str) -> logging.LogRecord:
-    [record] = [record for record in caplog.records if record.getMessage() == message]
-    return record
-
-
 @pytest.fixture(autouse=True)
 def _capture(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
@@ -56,10 +51,15 @@ def test_a_handled_message_is_acked_and_logged_with_the_hash_of_its_bytes(
 
     [(received, _context)] = seen
     assert received == envelope
-    handled = logged(caplog, "handled")
-    assert (handled.consumer, handled.envelope_id, handled.kind) == ("audit", envelope.id, "slash_command")
-    assert handled.message_sha256 == hashlib.sha256(body).hexdigest()
-    assert handled.duration_ms >= 0
+    [record] = captured(caplog, "handled")
+    handled = fields(record)
+    assert (handled["consumer"], handled["envelope_id"], handled["kind"]) == (
+        "audit",
+        envelope.id,
+        "slash_command",
+    )
+    assert handled["message_sha256"] == hashlib.sha256(body).hexdigest()
+    assert handled["duration_ms"] >= 0
 
 
 def test_the_context_logs_with_the_consumer_and_envelope_id_and_records_in_shadow_mode(
@@ -69,8 +69,9 @@ def test_the_context_logs_with_the_consumer_and_envelope_id_and_records_in_shado
     dispatch(remember, envelope.encode())
 
     [(_envelope, context)] = seen
-    line = logged(caplog, "handler says hello")
-    assert (line.consumer, line.envelope_id) == ("audit", envelope.id)
+    [record] = captured(caplog, "handler says hello")
+    line = fields(record)
+    assert (line["consumer"], line["envelope_id"]) == ("audit", envelope.id)
     assert isinstance(context.slack, RecordingSlack)
 
 
@@ -81,19 +82,21 @@ def test_a_failing_handler_has_the_message_retried_and_says_how_many_retries_are
 
     assert dispatch(explode, envelope.encode(), retries_made=2) is Outcome.RETRY
 
-    failed = logged(caplog, "handler failed")
-    assert (failed.envelope_id, failed.error_type, failed.error) == (
+    [record] = captured(caplog, "handler failed")
+    failed = fields(record)
+    assert (failed["envelope_id"], failed["error_type"], failed["error"]) == (
         envelope.id,
         "KeyError",
         "'missing field'",
     )
-    assert (failed.retries_made, failed.retries_left) == (2, 3)
-    assert failed.exc_info is not None  # the traceback, for whoever fixes the handler
+    assert (failed["retries_made"], failed["retries_left"]) == (2, 3)
+    assert record.exc_info is not None  # the traceback, for whoever fixes the handler
 
 
 def test_on_its_last_allowed_delivery_a_failure_leaves_no_retries(caplog: pytest.LogCaptureFixture) -> None:
     dispatch(explode, an_envelope().encode(), retries_made=DELIVERY_LIMIT, retries_left=0)
-    assert logged(caplog, "handler failed").retries_left == 0
+    [failed] = captured(caplog, "handler failed")
+    assert fields(failed)["retries_left"] == 0
 
 
 def test_a_message_on_its_last_delivery_is_dead_lettered_without_running_the_handler(
@@ -107,8 +110,8 @@ def test_a_message_on_its_last_delivery_is_dead_lettered_without_running_the_han
     assert result.outcome is Outcome.DEAD_LETTER
     assert result.error is not None and f"delivered {DELIVERY_LIMIT + 1} times" in result.error
     assert seen == []
-    set_aside = logged(caplog, "delivered too often without being settled: dead-lettered")
-    assert set_aside.envelope_id == envelope.id
+    [set_aside] = captured(caplog, "delivered too often without being settled: dead-lettered")
+    assert fields(set_aside)["envelope_id"] == envelope.id
 
 
 @pytest.mark.parametrize(
@@ -122,9 +125,10 @@ def test_a_message_that_is_no_envelope_is_dead_lettered_without_logging_its_body
     assert dispatch(remember, body) is Outcome.DEAD_LETTER
 
     assert seen == []
-    rejected = logged(caplog, "not an envelope: dead-lettered")
-    assert rejected.message_sha256 == hashlib.sha256(body).hexdigest()
-    assert rejected.reason
+    [record] = captured(caplog, "not an envelope: dead-lettered")
+    rejected = fields(record)
+    assert rejected["message_sha256"] == hashlib.sha256(body).hexdigest()
+    assert rejected["reason"]
     assert "SECRET" not in json_lines(caplog)
 
 
@@ -153,4 +157,5 @@ def test_a_slack_retry_of_an_event_is_skipped_though_it_is_a_first_delivery(tmp_
 def test_a_busy_consumer_can_log_each_handled_message_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     Dispatcher("audit", remember, RecordingSlack, log_handled=False).process(Delivery(an_envelope().encode()))
-    assert logged(caplog, "handled").levelno == logging.DEBUG
+    [handled] = captured(caplog, "handled")
+    assert handled.levelno == logging.DEBUG

@@ -15,6 +15,7 @@ from consumers.slack_actions import RecordingSlack
 from slack_fanout.envelope import Envelope, Kind, Verification
 from slack_fanout.logs import BoundLogger
 from testbed import slack
+from tests.support.logged import captured, fields
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "consumers.md"
 
@@ -44,5 +45,5 @@ def test_the_documented_handler_answers_through_the_context(
     log = BoundLogger(logging.getLogger("test.docs"), {"envelope_id": envelope.id})
     example_handler()(envelope, Context("docs", envelope, log, RecordingSlack(log)))
 
-    assert [r.method for r in caplog.records if r.getMessage() == "slack call recorded"] == [method]
-    assert [r.envelope_id for r in caplog.records if r.getMessage() == "done"] == [envelope.id]
+    assert [fields(r)["method"] for r in captured(caplog, "slack call recorded")] == [method]
+    assert [fields(r)["envelope_id"] for r in captured(caplog, "done")] == [envelope.id]

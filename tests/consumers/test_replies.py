@@ -15,6 +15,7 @@ from consumers.replies import TRANSIT_MARGIN, LateRoute, deliver_late, reply_fro
 from slack_fanout.envelope import Envelope, Kind, Reply, utc_now
 from testbed import slack
 from testbed.envelopes import an_envelope
+from tests.support.logged import captured, fields
 
 REPLY_TO = "amq.rabbitmq.reply-to.g1h2AA"
 RESPONSE_URL = "https://hooks.slack.com/commands/T1/1/x"
@@ -85,9 +86,10 @@ def test_a_consumer_without_reply_and_a_shadow_never_send_an_answer(caplog: pyte
     for mode in (ReplyMode.DISCARD, ReplyMode.RECORD):
         result, fake = answer(waited_for(an_envelope(), 2), mode=mode)
         assert (result.reply, fake.calls) == (None, [])
-    [recorded] = [r for r in caplog.records if r.getMessage() == "slack call recorded"]
-    assert recorded.method == "reply"
-    assert recorded.arguments == {"content_type": "application/json", "body": '{"text": "Sunny"}'}
+    [record] = captured(caplog, "slack call recorded")
+    recorded = fields(record)
+    assert recorded["method"] == "reply"
+    assert recorded["arguments"] == {"content_type": "application/json", "body": '{"text": "Sunny"}'}
 
 
 # Late: by the route Slack offers for the request.
@@ -153,7 +155,7 @@ def test_an_empty_late_answer_sends_nothing_and_one_with_no_route_is_dropped() -
 
 
 def late_replies(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [record for record in caplog.records if record.getMessage() == "late reply"]
+    return captured(caplog, "late reply")
 
 
 def replies_counted(outcome: str) -> float:
@@ -167,8 +169,9 @@ def test_an_answer_no_gateway_waited_for_goes_to_the_response_url(caplog: pytest
     result, fake = answer(slash_command_with_response_url(), reply_to=None)
     assert result == Result(Outcome.ACK)
     assert fake.calls == [(RESPONSE_URL, {"text": "Sunny"})]
-    [logged] = late_replies(caplog)
-    assert (logged.route, logged.awaited) == ("response_url", False)
+    [record] = late_replies(caplog)
+    late = fields(record)
+    assert (late["route"], late["awaited"]) == ("response_url", False)
     assert replies_counted("not_awaited_response_url") == before + 1
 
 
@@ -188,7 +191,7 @@ def test_an_answer_no_gateway_waited_for_with_no_route_is_logged_and_counted_as_
     result, fake = answer(modal, reply_to=None)
     assert (result, fake.calls) == (Result(Outcome.ACK), [])
     [logged] = late_replies(caplog)
-    assert (logged.levelno, logged.route) == (logging.WARNING, "dropped")
+    assert (logged.levelno, fields(logged)["route"]) == (logging.WARNING, "dropped")
     assert replies_counted("not_awaited_dropped") == before + 1
 
 
@@ -211,5 +214,5 @@ def test_a_shadow_records_an_answer_no_gateway_waited_for_and_sends_it_nowhere(
     caplog.set_level(logging.INFO)
     result, fake = answer(slash_command_with_response_url(), reply_to=None, mode=ReplyMode.RECORD)
     assert (result, fake.calls) == (Result(Outcome.ACK), [])
-    [recorded] = [r for r in caplog.records if r.getMessage() == "slack call recorded"]
-    assert recorded.method == "reply"
+    [recorded] = captured(caplog, "slack call recorded")
+    assert fields(recorded)["method"] == "reply"

@@ -13,7 +13,7 @@ from consumers.errors import SlackCallFailed
 from consumers.slack_actions import RecordingSlack, live_slack
 from slack_fanout.logs import BoundLogger
 from testbed.processes import free_port
-from tests.consumers.logged import json_lines
+from tests.support.logged import fields, json_lines
 from tests.support.recorder import SlackRecorder
 
 LOG = BoundLogger(logging.getLogger("test.slack"), {"envelope_id": "e1"})
@@ -75,7 +75,7 @@ def test_recording_logs_each_call_with_its_arguments_and_never_a_token(
     recording.respond("https://hooks.example/1", {"text": "hi"})
     recording.post_message("C1", "hello", token="xoxb-secret", thread_ts="1.2")
 
-    calls = [(r.method, r.arguments, r.envelope_id) for r in caplog.records]
+    calls = [(call["method"], call["arguments"], call["envelope_id"]) for call in map(fields, caplog.records)]
     assert calls == [
         ("respond", {"response_url": "https://hooks.example/1", "message": {"text": "hi"}}, "e1"),
         ("chat.postMessage", {"channel": "C1", "text": "hello", "thread_ts": "1.2"}, "e1"),

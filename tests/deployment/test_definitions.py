@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -75,12 +76,12 @@ def test_every_queue_but_the_primarys_is_bounded_by_policy(vhost: VirtualHost) -
         "slack.behaviour": "slack-placement",  # so has the stream of behaviour records
     }
     for queue, policy in expected.items():
-        vhost_queue = f"queues/{quote(vhost.name)}/{quote(queue)}"
-        eventually(
-            lambda q=vhost_queue, p=policy: vhost.management.get(q).get("policy") == p,
-            f"policy {policy} on {queue}",
-            interval=0.2,
-        )
+        eventually(partial(has_policy, vhost, queue, policy), f"policy {policy} on {queue}", interval=0.2)
+
+
+def has_policy(vhost: VirtualHost, queue: str, policy: str) -> bool:
+    """Whether the broker applies ``policy`` to ``queue`` yet: it does a moment after the definitions load."""
+    return vhost.management.get(f"queues/{quote(vhost.name)}/{quote(queue)}").get("policy") == policy
 
 
 def test_the_consumers_declarations_agree_with_the_loaded_definitions(

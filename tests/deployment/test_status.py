@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 from slack_fanout import topology
 from slack_fanout.exit_codes import ExitCode
@@ -12,11 +14,13 @@ from testbed.processes import python_module, running, slack_fanout
 from testbed.waiting import eventually
 from tests.support.broker import VirtualHost, publish
 
+A_HEALTHY_QUEUE = QueueStatus(consumer="shadow", messages=0, unacked=0, consumers=1, publish_rate=0.0,
+                              deliver_rate=0.0, ack_rate=0.0, dead_letters=0, bound=1000)  # fmt: skip
 
-def status(**fields: object) -> QueueStatus:
-    defaults = dict(consumer="shadow", messages=0, unacked=0, consumers=1, publish_rate=0.0, deliver_rate=0.0,
-                    ack_rate=0.0, dead_letters=0, bound=1000)  # fmt: skip
-    return QueueStatus(**{**defaults, **fields})
+
+def status(**changes: Any) -> QueueStatus:
+    """A healthy queue but for ``changes``: each test names only what it is about."""
+    return dataclasses.replace(A_HEALTHY_QUEUE, **changes)
 
 
 def test_a_queue_nobody_consumes_needs_attention() -> None:

@@ -19,6 +19,7 @@ from testbed.processes import free_port
 from testbed.waiting import eventually
 from tests.support.broker import VirtualHost
 from tests.support.gateway import gateway_app, post
+from tests.support.logged import captured, fields
 
 QUEUES = ("test.one", "test.two")
 
@@ -221,8 +222,8 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(
     with gateway_app(vhost.amqp_url, trusted_proxies=trusted_proxies) as app:
         answer = post(app.test_client(), request)
         assert answer.status == 200
-    [published] = [record for record in caplog.records if record.getMessage() == "published"]
-    assert published.remote_addr == logged_address
+    [published] = captured(caplog, "published")
+    assert fields(published)["remote_addr"] == logged_address
 
 
 class _PublisherWithABug:
@@ -253,7 +254,7 @@ def test_a_bug_is_answered_500_in_the_same_shape_with_its_traceback_logged_and_t
     response = post(client, request)
     assert response.status == 500
     assert response.json == {"error": "internal_error", "message": "unexpected error; see the gateway's log"}
-    [logged] = [record for record in caplog.records if record.getMessage() == "unexpected error"]
+    [logged] = captured(caplog, "unexpected error")
     assert logged.exc_info is not None and "a bug" in str(logged.exc_info[1])
     assert "private words" not in caplog.text
 

@@ -30,6 +30,8 @@ BOLT_BOT = "testbed.apps.bolt_bot:flask_app"
 BOLT_BOT_CANDIDATE = "testbed.apps.bolt_bot_candidate:flask_app"
 BOT_TOKEN = "xoxb-1234-5678-primarytokenvalue"
 SHADOW_TOKEN = "xoxb-9999-8888-shadowtokenvalue"
+CONCURRENCY = 2
+"""Each consumer's ``CONSUMER_CONCURRENCY`` unless a test asks for another."""
 
 
 def read_records(
@@ -110,7 +112,7 @@ def shadow_system(
     primary_app: str = BOLT_BOT,
     candidate_app: str = BOLT_BOT,
     secondary_app: str | None = None,
-    concurrency: int = 2,
+    concurrency: int = CONCURRENCY,
     **env: str,
 ) -> Iterator[ShadowSystem]:
     """Gateway (waiting for the primary's answers), primary and candidate (and a secondary shadow),
@@ -155,18 +157,21 @@ def run_primary_and_candidate(
     primary_app: str = BOLT_BOT,
     candidate_app: str = BOLT_BOT,
     secondary_app: str | None = None,
+    concurrency: int = CONCURRENCY,
     **env: str,
 ) -> Settled:
     """Post ``requests`` to the gateway, one after the other, with primary and candidate (and, given
     ``secondary_app``, a secondary shadow) consuming; return once each published a record per request.
 
-    ``env`` goes to every consumer (``CONSUMER_SETTLE_TIMEOUT_SECONDS="2"``)."""
+    ``env`` goes to every consumer (``CONSUMER_SETTLE_TIMEOUT_SECONDS="2"``), and so does ``concurrency``,
+    named here as in ``shadow_system`` so that no string in ``env`` can stand for that number."""
     with shadow_system(
         vhost,
         tmp_path,
         primary_app=primary_app,
         candidate_app=candidate_app,
         secondary_app=secondary_app,
+        concurrency=concurrency,
         **env,
     ) as system:
         replies = [http.post(system.url, request) for request in requests]

@@ -80,7 +80,7 @@ class VirtualHost:
 
     def drain_with_headers(self, queue: str) -> list[tuple[bytes, dict[str, Any]]]:
         """``drain``, each body with its message's headers."""
-        messages = []
+        messages: list[tuple[bytes, dict[str, Any]]] = []
         with self.channel() as channel:
             while True:
                 method, properties, body = channel.basic_get(queue, auto_ack=True)

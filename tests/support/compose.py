@@ -66,11 +66,12 @@ class ComposeProject:
         return json_lines(self.logs(service))
 
     def wait_for_log(self, service: str, message: str, timeout: float = 60, **fields: Any) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            for record in self.log_records(service):
-                if record.get("message") == message and all(record.get(k) == v for k, v in fields.items()):
-                    return record
-            return None
+        def found() -> list[dict[str, Any]]:
+            return [
+                record
+                for record in self.log_records(service)
+                if record.get("message") == message and all(record.get(k) == v for k, v in fields.items())
+            ]
 
         return eventually(
             found,
@@ -78,4 +79,4 @@ class ComposeProject:
             timeout,
             interval=0.25,
             context=lambda: self.logs(service),
-        )
+        )[0]

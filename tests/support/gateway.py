@@ -20,7 +20,7 @@ from testbed import slack
 
 
 @contextmanager
-def gateway_app(amqp_url: str, **overrides: object) -> Iterator[Flask]:
+def gateway_app(amqp_url: str, **overrides: Any) -> Iterator[Flask]:
     """``create_app`` with the tests' Slack secrets and ``overrides``; its publisher closed afterwards
     (1 s for what is still in flight: a test that froze the broker must not wait the default 5 s)."""
     settings = GatewaySettings(

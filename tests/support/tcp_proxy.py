@@ -71,14 +71,16 @@ class TcpProxy:
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        peer = {client: upstream, upstream: client}
+        # Each socket by its descriptor, with its peer: a selector key's fileobj is typed as any file-like.
+        routes = {client.fileno(): (client, upstream), upstream.fileno(): (upstream, client)}
         with selectors.DefaultSelector() as selector:
-            for sock in peer:
+            for sock in (client, upstream):
                 selector.register(sock, selectors.EVENT_READ)
             while not self._closed.is_set():
                 self._flowing.wait()
                 for key, _ in selector.select(timeout=0.1):
-                    if not self._forward(key.fileobj, peer[key.fileobj]):
+                    source, destination = routes[key.fd]
+                    if not self._forward(source, destination):
                         self._drop(client, upstream)
                         return
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from slack_fanout.behaviour import CallTarget
 from testbed.records import CHANNEL, DEPLOY, a_call, a_post, a_record
@@ -10,7 +11,7 @@ from verdict.normalize import mask, normalize
 
 
 def test_a_ts_slack_returned_becomes_the_same_symbol_whether_real_or_fake() -> None:
-    def update_what_was_posted(shadow: bool) -> list[object]:
+    def update_what_was_posted(shadow: bool) -> list[dict[str, Any]]:
         posted = a_post("hello", shadow=shadow)
         assert posted.response is not None
         update = a_call("chat.update", shadow=shadow, channel=CHANNEL, ts=posted.response["ts"], text="done")

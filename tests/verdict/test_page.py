@@ -71,7 +71,8 @@ def test_a_sample_shows_the_inbound_request_both_timelines_and_the_diff(
 def test_the_page_serves_the_verdict_to_programs_too(session: Session) -> None:
     client = create_app(session).test_client()
 
-    assert client.get("/verdict.json").json["status"] == "differs"
+    served = client.get("/verdict.json").json
+    assert served is not None and served["status"] == "differs"
     assert b'slack_fanout_verdict_status{status="differs"} 1.0' in client.get("/metrics").data
     assert client.get("/sample/no-such-envelope").status_code == 404
 
