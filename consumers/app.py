@@ -16,6 +16,7 @@ from consumers.settings import ConsumerSettings
 from consumers.slack_actions import RecordingSlack, SideEffects, live_slack
 from slack_fanout.logs import configure_logging
 from slack_fanout.settings import load_settings, secret_values
+from slack_fanout.startup_heap import freeze_startup_heap
 from slack_fanout.topology import check_consumer_name
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def serve(
         name, handler, _side_effects(settings), ledger, _reply_mode(settings), settings.consumer_log_handled,
         _recorder(name, settings, calls_captured=target.forward is None),
     )  # fmt: skip
+    freeze_startup_heap()  # the hosted bot is built: keep the collector's full passes off it
     try:
         Consumer(config, dispatcher).run()
     finally:

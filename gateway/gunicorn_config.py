@@ -86,10 +86,13 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Connect now; an unreachable broker means 503s until it is back."""
+    """Connect now (an unreachable broker means 503s until it is back); then keep the collector's full
+    passes off the app this worker has built (``slack_fanout.startup_heap``)."""
     from gateway.extensions import publisher_of
+    from slack_fanout.startup_heap import freeze_startup_heap
 
     publisher_of(worker.wsgi).start()
+    freeze_startup_heap()
 
 
 def worker_exit(server, worker):

@@ -21,6 +21,7 @@ from gateway.socket_mode.settings import SocketModeSettings
 from slack_fanout.exit_codes import ExitCode
 from slack_fanout.logs import configure_logging
 from slack_fanout.settings import ConfigError, load_settings
+from slack_fanout.startup_heap import freeze_startup_heap
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.CONFIG
     health.start()
     _stop_on_signals(ingress)
+    freeze_startup_heap()
     try:
         ingress.run()
     except IngressStopped as error:
