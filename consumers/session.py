@@ -27,6 +27,7 @@ from consumers.record_channel import RecordChannel
 from consumers.retries import copy_headers, last_delivery, next_home, retries_left, retries_made
 from slack_fanout import topology
 from slack_fanout.amqp import persistent_copy
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S, NoAnswer, answered_within
 from slack_fanout.batching_connection import batching
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ class Session:
         """Messages not started stay unacked: the broker requeues them when the connection closes.
 
         After a lost connection this waits for the handler in hand, so that the broker's
-        redelivered copy never runs beside it.
+        redelivered copy never runs beside it. A node that stops answering before the close is
+        answered has the connection dropped at the bound instead, which the broker treats the same.
         """
         self._drop_unstarted()
         for _worker in self._workers:
@@ -125,7 +127,14 @@ class Session:
         for worker in self._workers:
             worker.join()
         if self.connection.is_open:
-            self.connection.close()
+            self._close_connection()
+
+    def _close_connection(self) -> None:
+        try:
+            with answered_within(self.connection, ANSWER_TIMEOUT_S):
+                self.connection.close()
+        except NoAnswer as error:
+            log.warning("connection dropped on close", extra={"consumer": self._name, "error": str(error)})
 
     def _drop_unstarted(self) -> None:
         while True:

@@ -1,4 +1,5 @@
-"""How a settled message leaves the consumer: its answer and its behaviour record in one write.
+"""How a settled message leaves the consumer (its answer and its behaviour record in one write), and
+how the consumer lets go of its connection.
 
 Drives ``consumers.session.Session`` in this process, on the connection the runtime opens, against a
 real broker, and records what pika hands to the socket.
@@ -12,6 +13,7 @@ from datetime import timedelta
 import pika
 import pytest
 
+import consumers.session
 from consumers import capture
 from consumers.dispatch import Dispatcher, ReplyMode
 from consumers.record_channel import ensure_behaviour_exchange
@@ -19,11 +21,15 @@ from consumers.records import BehaviourRecorder
 from consumers.session import Session
 from consumers.slack_actions import RecordingSlack
 from slack_fanout import topology
+from slack_fanout.answer_deadline import ANSWER_TIMEOUT_S
 from slack_fanout.batching_connection import open_blocking
 from slack_fanout.envelope import Envelope, utc_now
 from testbed.envelopes import an_envelope
 from testbed.waiting import eventually
-from tests.support.broker import VirtualHost
+from tests.support.broker import Broker, VirtualHost
+from tests.support.logged import captured
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.threads import on_a_thread
 
 QUEUE = "session.inbox"
 ANSWERS = "session.answers"
@@ -79,3 +85,22 @@ def test_each_answer_leaves_in_the_same_write_as_its_behaviour_record(
         answer = f"answer to question {number}".encode()
         [write] = [data for data in socket_writes if answer in data]  # pika alone: the answer's frames, apart
         assert write.count(answer) == 2  # the answer, and the record of it
+
+
+def test_a_node_that_stops_answering_before_the_close_does_not_hold_the_consumer_past_the_bound(
+    vhost: VirtualHost, broker: Broker, nodes: list[TcpProxy], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(consumers.session, "ANSWER_TIMEOUT_S", 1.0)
+    connection = open_blocking([pika.URLParameters(broker.amqp_url(vhost.name, port=nodes[0].port))])
+    dispatcher = Dispatcher("primary", lambda _envelope, _context: None, RecordingSlack)
+    session = Session(connection, dispatcher, "primary", prefetch=1, concurrency=1,
+                      retry_delays_ms=topology.RETRY_DELAYS_MS, behaviour_records=False)  # fmt: skip
+    nodes[0].freeze()
+
+    # Unbounded, pika would wait for the close's answer until its heartbeat check gave up, minutes later.
+    on_a_thread(session.close).result(timeout=ANSWER_TIMEOUT_S / 2)
+
+    assert connection.is_closed
+    [dropped] = captured(caplog, "connection dropped on close")
+    assert dropped.levelname == "WARNING"

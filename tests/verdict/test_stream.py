@@ -6,11 +6,9 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -24,11 +22,11 @@ from testbed.records import modified_candidate, records, same_code
 from tests.support.behaviour_stream import declare_behaviour_stream, publish_records
 from tests.support.broker import Broker, VirtualHost
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.threads import on_a_thread
 from verdict.cli import main
 from verdict.stream import StreamUnavailable, read_stream
 
 pytestmark = pytest.mark.broker
-T = TypeVar("T")
 SECONDARY = ["--secondary", "shadow-control"]
 
 
@@ -168,20 +166,6 @@ def test_a_followed_read_stops_at_once_when_told_while_its_node_answers_nothing(
 
     assert on_a_thread(lambda: list(reader)).result(timeout=ANSWER_TIMEOUT_S) == []
     assert time.monotonic() - told_at[0] < 2 < ANSWER_TIMEOUT_S
-
-
-def on_a_thread(call: Callable[[], T]) -> Future[T]:
-    """``call()`` on a daemon thread of its own: a reader that hangs fails its test, not the suite."""
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(call())
-        except BaseException as error:
-            future.set_exception(error)
-
-    threading.Thread(target=run, daemon=True).start()
-    return future
 
 
 def take(reader: Iterator[bytes | None], count: int, timeout: float = 30) -> list[bytes]:
