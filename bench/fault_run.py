@@ -38,15 +38,15 @@ def render(answers: collections.Counter, accounts: dict[str, ConsumerAccount]) -
         f"requests: {sum(answers.values())}  "
         + "  ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=str)),
         "",
-        "| consumer | bounded | handled | duplicates | lost (200, not handled) | handled, no 200 "
-        "| dead-lettered | unexplained loss |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| consumer | bounded | handled | duplicates | repeated after a kill | lost (200, not handled) "
+        "| handled, no 200 | dead-lettered | unexplained loss |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, a in accounts.items():
         bounded = "yes" if a.bounded else "no"
         lines.append(
-            f"| {name} | {bounded} | {a.handled} | {a.duplicates} | {len(a.lost)} | {a.without_200} "
-            f"| {a.dead_letters} | {a.unexplained} |"
+            f"| {name} | {bounded} | {a.handled} | {a.duplicates} | {a.repeated_after_kill} | {len(a.lost)} "
+            f"| {a.without_200} | {a.dead_letters} | {a.unexplained} |"
         )
     return "\n".join(lines)
 

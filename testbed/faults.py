@@ -67,6 +67,8 @@ class System:
         self.gateway: Process | None = None
         self.url = f"http://127.0.0.1:{free_port()}"
         self._restarts = collections.Counter[str]()
+        self.kills: dict[str, list[float]] = collections.defaultdict(list)
+        """Each consumer's SIGKILLs, by wall-clock time: the moments an effect may be repeated."""
 
     def start(self) -> None:
         self.broker.start()
@@ -101,6 +103,8 @@ class System:
     def stop_consumer(self, name: str, signum: int) -> None:
         """Raises ``TimeoutExpired`` when it has not stopped within 20 s, and kills it then."""
         process = self.consumers.pop(name)
+        if signum == signal.SIGKILL:
+            self.kills[name].append(time.time())
         process.signal(signum)
         try:
             process.popen.wait(20)
@@ -319,10 +323,20 @@ class Load:
             time.sleep(max(interval - (time.monotonic() - started), 0))
 
 
+KILL_WINDOW_S = 0.1
+"""How long before a SIGKILL a handler's effect can have come without its ledger line: back from
+writing the effect, the handler's thread may wait for the GIL (switched every 5 ms) before it
+writes the line. docs/consumers.md, "Effect once", names this window."""
+
+
 @dataclass(frozen=True)
 class ConsumerAccount:
     handled: int
     duplicates: int
+    """Requests handled more than once, but for those ``repeated_after_kill`` explains."""
+    repeated_after_kill: int
+    """Requests handled again after their consumer was SIGKILLed within ``KILL_WINDOW_S`` of the
+    first handling: the window between a handler's effect and its ledger line."""
     lost: list[str]
     without_200: int
     dead_letters: int
@@ -344,11 +358,14 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
     depths = system.queue_depths()
     accounts = {}
     for name in CONSUMERS:
-        handled = collections.Counter(marker for marker, _when in system.handled(name))
+        handlings = system.handled(name)
+        handled = collections.Counter(marker for marker, _when in handlings)
         lost = sorted(ok - handled.keys())
+        repeated = repeated_after_kill(handlings, system.kills[name])
         accounts[name] = ConsumerAccount(
             handled=len(handled),
-            duplicates=sum(count - 1 for count in handled.values()),
+            duplicates=sum(count - 1 for count in handled.values()) - len(repeated),
+            repeated_after_kill=len(repeated),
             lost=lost,
             without_200=len(handled.keys() - ok),
             dead_letters=depths[dead_letter_queue(name)],
@@ -356,6 +373,19 @@ def account(load: Load, system: System) -> tuple[collections.Counter, dict[str, 
             only_oldest_lost=lost_only_the_oldest(lost, handled.keys() & ok, load.times),
         )
     return answers, accounts
+
+
+def repeated_after_kill(handlings: list[tuple[str, float]], kills: list[float]) -> set[str]:
+    """The requests handled twice whose first handling came at most ``KILL_WINDOW_S`` before a kill
+    of their consumer: handled, then killed before the ledger's line, then delivered again."""
+    first: dict[str, float] = {}
+    repeated = set()
+    for marker, when in handlings:
+        if marker not in first:
+            first[marker] = when
+        elif any(0 <= kill - first[marker] <= KILL_WINDOW_S for kill in kills):
+            repeated.add(marker)
+    return repeated
 
 
 def lost_only_the_oldest(lost: list[str], handled: set[str], times: dict[str, tuple[float, float]]) -> bool:

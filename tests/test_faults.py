@@ -4,7 +4,7 @@ The full run, with every scenario and then all of them mixed, is ``python -m ben
 (docs/reliability.md); this one injects each fault once at a lower rate.
 """
 
-from testbed.faults import SCENARIOS, lost_only_the_oldest, run
+from testbed.faults import SCENARIOS, lost_only_the_oldest, repeated_after_kill, run
 
 
 def test_no_request_answered_200_is_lost_by_any_consumer_under_faults() -> None:
@@ -31,3 +31,12 @@ def test_the_accounting_tells_a_bound_dropping_the_oldest_from_any_other_loss() 
     assert lost_only_the_oldest(["a", "b"], {"c", "d", "e"}, times)
     assert lost_only_the_oldest(["a", "b", "d"], {"c", "e"}, times) is False  # c kept between drops
     assert lost_only_the_oldest(["a", "d"], {"e"}, times)  # e and d were in flight together
+
+
+def test_the_accounting_tells_an_effect_repeated_after_a_kill_from_any_other_duplicate() -> None:
+    """Only a request first handled just before its consumer was killed may be handled again: killed
+    between the handler's effect and the ledger's line (docs/consumers.md, "Effect once")."""
+    kill = 10.0
+    handlings = [("in hand", 9.97), ("long done", 5.0), ("once", 9.0), ("in hand", 12.0), ("long done", 12.1)]
+    assert repeated_after_kill(handlings, [kill]) == {"in hand"}
+    assert repeated_after_kill(handlings, []) == set()
