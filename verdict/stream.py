@@ -22,7 +22,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,7 @@ def read_stream(
     idle_s: float,
     stop: threading.Event,
     tick_s: float = 0.5,
-) -> Iterator[bytes | None]:
+) -> Generator[bytes | None, None, None]:
     """Records from ``since`` (or the first one kept). Without ``follow`` it ends once the
     stream has been quiet for ``idle_s``; with it, it runs until ``stop`` is set and
     reconnects after a lost connection, resuming after the last record it yielded."""

@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,7 +122,6 @@ def test_following_resumes_after_a_lost_connection_and_reads_no_record_twice(
     stop = threading.Event()
     through_proxy = broker.amqp_url(stream.name, port=proxy.port)
     reader = read_stream(through_proxy, since=None, follow=True, idle_s=0, stop=stop, tick_s=0.1)
-    assert isinstance(reader, Generator)  # closed below: its connection closes then, not when collected
     try:
         read = take(reader, len(before))
         proxy.cut()
